@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# All set-up on a fresh machine (run as root); safe to run again.
+#   - Debian packages Tugboat and its tests use (see README "Dependencies")
+#   - .venv in the repo root with tugboat installed (editable) and the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  runc            # the OCI runtime every container runs under
+  iptables        # NAT and port publishing (issue 4)
+  busybox-static  # the source of the default busybox image
+  debootstrap     # a real Debian base image for build tests (issue 5)
+  docker.io       # the reference Docker Engine for side-by-side benchmarks and interop tests
+  tini            # --init (issue 3)
+  util-linux      # mount/umount/nsenter
+  procps          # ps for `top`
+  python3-venv
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[test]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,21 @@
+"""The engine: one service per subsystem, each a plain class with a narrow interface.
+
+The engine knows nothing of HTTP. It takes typed arguments (API-shaped dicts for
+container configs, as moby's daemon takes its container.Config), raises
+``tugboat.errors`` and returns API-shaped values that the server encodes as JSON.
+"""
+
+from dataclasses import dataclass
+
+from tugboat.engine.containers import ContainerService
+from tugboat.engine.images import ImageService
+from tugboat.engine.system import SystemService
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The services the server routes to; built once by ``tugboat.wiring``."""
+
+    containers: ContainerService
+    images: ImageService
+    system: SystemService
