@@ -1,0 +1,155 @@
+"""`inspect`, `container inspect`, `image inspect`: raw daemon JSON re-indented like Go's
+json.Indent (so key order and escapes are the daemon's), or a Go template per object."""
+
+from __future__ import annotations
+
+import json
+
+from tugboat.cli.context import Context
+from tugboat.cli.flags import B, S, Spec, parse
+from tugboat.client.errors import APIError, DaemonUnreachable
+
+FORMAT_HELP = "Format output using a custom template"
+
+
+def indent_json(raw: str, indent: str = "    ") -> str:
+    """Go's json.Indent(dst, src, "", indent): strings are copied verbatim, `[]`/`{}` stay compact."""
+    out: list[str] = []
+    depth = 0
+    i, n = 0, len(raw)
+    need_indent = False
+    while i < n:
+        ch = raw[i]
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if need_indent and ch not in "]}":
+            out.append("\n" + indent * depth)
+            need_indent = False
+        if ch == '"':
+            j = i + 1
+            while j < n and raw[j] != '"':
+                j += 2 if raw[j] == "\\" else 1
+            out.append(raw[i:j + 1])
+            i = j + 1
+            continue
+        if ch in "[{":
+            out.append(ch)
+            depth += 1
+            need_indent = True
+        elif ch in "]}":
+            depth -= 1
+            if need_indent:  # empty container
+                need_indent = False
+            else:
+                out.append("\n" + indent * depth)
+            out.append(ch)
+        elif ch == ",":
+            out.append(",")
+            need_indent = True
+        elif ch == ":":
+            out.append(": ")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _fetch(ctx: Context, kind: str, name: str, size: bool) -> str:
+    t = ctx.client.transport
+    path = f"/containers/{name}/json" if kind == "container" else f"/images/{name}/json"
+    resp = t.request("GET", path, {"size": True} if size and kind == "container" else None)
+    return resp.read().decode("utf-8", "replace").strip()
+
+
+def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
+    usage = {None: "docker inspect [OPTIONS] NAME|ID [NAME|ID...]",
+             "container": f"docker {path} [OPTIONS] CONTAINER [CONTAINER...]",
+             "image": f"docker {path} [OPTIONS] IMAGE [IMAGE...]"}[kind]
+    flags = [S("format", "f", FORMAT_HELP)]
+    if kind != "image":
+        flags.append(B("size", "s", "Display total file sizes" + (" if the type is container" if kind is None
+                                                                  else "")))
+    if kind is None:
+        flags.append(S("type", help="Only inspect objects of the given type"))
+    spec = Spec(path, usage, "Return low-level information on Docker objects", flags, 1, -1)
+    opts, args = parse(spec, argv)
+    want = kind or opts.get("type")
+    if want not in (None, "", "container", "image"):
+        ctx.eprint(f'"{want}" is not a valid value for --type')
+        return 1
+    fmt = opts["format"]
+    tmpl = None
+    if fmt and fmt != "json":
+        from tugboat.cli.gotemplate import Template, TemplateError
+        try:
+            tmpl = Template(fmt.replace("\\t", "\t").replace("\\n", "\n"))
+        except TemplateError as e:
+            ctx.eprint(f"template parsing error: {e}")
+            return 64
+    raws: list[str] = []
+    errors: list[str] = []  # printed after the output, as docker does
+    for name in args:
+        kinds = [want] if want else ["container", "image"]
+        got = None
+        last_err: Exception | None = None
+        for k in kinds:
+            try:
+                got = _fetch(ctx, k, name, bool(opts.get("size")))
+                break
+            except APIError as e:
+                last_err = e
+                if e.status != 404:
+                    break
+            except DaemonUnreachable as e:
+                last_err = e
+                break
+        if got is None:
+            if isinstance(last_err, APIError) and last_err.status == 404:
+                if want:
+                    errors.append(f"Error response from daemon: {last_err.message}")
+                else:
+                    errors.append(f"Error: No such object: {name}")
+            elif isinstance(last_err, APIError):
+                errors.append(f"Error response from daemon: {last_err.message}")
+            elif last_err is not None:
+                errors.append(str(last_err))
+            continue
+        raws.append(got)
+    if tmpl is not None:
+        from tugboat.cli.gotemplate import TemplateError
+        buf = []
+        for r in raws:
+            try:
+                buf.append(tmpl.execute(json.loads(r)) + "\n")
+            except TemplateError as e:
+                ctx.out.write("".join(buf) + "\n")
+                ctx.eprint(f"template parsing error: {e}")
+                return 1
+        ctx.out.write("".join(buf))
+        return _finish(ctx, errors)
+    if not raws:
+        ctx.out.write("[]\n")
+    else:
+        ctx.out.write(indent_json("[" + ",".join(raws) + "]") + "\n")
+    return _finish(ctx, errors)
+
+
+def _finish(ctx: Context, errors: list[str]) -> int:
+    ctx.out.flush()
+    for e in errors:
+        ctx.eprint(e)
+    return 1 if errors else 0
+
+
+def inspect(ctx: Context, argv: list[str], path: str) -> int:
+    return _inspect(ctx, argv, path, None)
+
+
+def container_inspect(ctx: Context, argv: list[str], path: str) -> int:
+    return _inspect(ctx, argv, path, "container")
+
+
+def image_inspect(ctx: Context, argv: list[str], path: str) -> int:
+    return _inspect(ctx, argv, path, "image")
+

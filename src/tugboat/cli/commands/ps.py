@@ -1,0 +1,51 @@
+"""`ps` / `container ls`: GET /containers/json rendered with docker's columns and --format."""
+
+from __future__ import annotations
+
+from tugboat.cli.context import Context
+from tugboat.cli.flags import B, I, L, S, Spec, UsageError, parse
+from tugboat.client.errors import APIError
+
+FORMAT_HELP = "Format output using a custom template"
+
+
+def ps(ctx: Context, argv: list[str], path: str) -> int:
+    spec = Spec(path, f"docker {path} [OPTIONS]", "List containers", [
+        B("all", "a", "Show all containers (default shows just running)"),
+        L("filter", "f", "Filter output based on conditions provided", metavar="filter"),
+        S("format", help=FORMAT_HELP),
+        I("last", "n", "Show n last created containers (includes all states)", default=-1),
+        B("latest", "l", "Show the latest created container (includes all states)"),
+        B("no-trunc", help="Don't truncate output"),
+        B("quiet", "q", "Only display container IDs"),
+        B("size", "s", "Display total file sizes"),
+    ], 0, 0)
+    opts, _ = parse(spec, argv)
+    from tugboat.cli.filters import FilterError, parse_filters
+    try:
+        filters = parse_filters(opts["filter"])
+    except FilterError as e:
+        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "-f, --filter" flag: {e}', spec) from None
+    from tugboat.cli import formatter as fm
+    fmt = opts["format"]
+    default = fm.CONTAINER_TABLE + ("\t{{.Size}}" if opts["size"] else "")
+    tmpl = fm.resolve_format(fmt, default, "{{.ID}}", opts["quiet"])
+    last = opts["last"]
+    if opts["latest"] and last == -1:
+        last = 1
+    size = bool(opts["size"]) or (bool(fmt) and "Size" in (fmt or "") and not opts["quiet"])
+    try:
+        containers = ctx.client.containers.list(all=opts["all"], limit=last, size=size, filters=filters)
+    except APIError as e:
+        ctx.daemon_error(e)
+        return 1
+    trunc = not opts["no_trunc"]
+    import time
+    now = time.time()
+    rows = [fm.ContainerRow(c, trunc, now) for c in containers]
+    try:
+        fm.render_rows(tmpl, rows, fm.CONTAINER_TITLES, ctx.out, probe=fm.ContainerRow({}, trunc, now))
+    except fm.FormatError as e:
+        ctx.eprint(str(e))
+        return 1
+    return 0

@@ -1,0 +1,218 @@
+"""`version` and `info`: docker's layouts, rendered with docker's own version template."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from tugboat.cli.context import Context
+from tugboat.cli.flags import S, Spec, parse
+from tugboat.client.errors import APIError, DaemonUnreachable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+FORMAT_HELP = "Format output using a custom template"
+
+# docker/cli cli/command/system/version.go, with the client's "Go version" line naming Python.
+VERSION_TEMPLATE = """{{with .Client -}}
+Client:
+ Version:\t{{.Version}}
+ API version:\t{{.ApiVersion}}{{if ne .ApiVersion .DefaultAPIVersion}} (downgraded from {{.DefaultAPIVersion}}){{end}}
+ Python version:\t{{.PythonVersion}}
+ OS/Arch:\t{{.Os}}/{{.Arch}}
+ Context:\t{{.Context}}
+{{- end}}
+
+{{- if .ServerOK}}{{with .Server}}
+
+Server:{{if ne .Platform.Name ""}} {{.Platform.Name}}{{end}}
+ {{- range $component := .Components}}
+ {{$component.Name}}:
+  {{- if eq $component.Name "Engine" }}
+  Version:\t{{.Version}}
+  API version:\t{{index .Details "ApiVersion"}} (minimum version {{index .Details "MinAPIVersion"}})
+  Go version:\t{{index .Details "GoVersion"}}
+  Git commit:\t{{index .Details "GitCommit"}}
+  Built:\t{{index .Details "BuildTime"}}
+  OS/Arch:\t{{index .Details "Os"}}/{{index .Details "Arch"}}
+  Experimental:\t{{index .Details "Experimental"}}
+  {{- range $key, $value := .Details}}
+  {{- if and (ne $key "ApiVersion") (ne $key "MinAPIVersion") (ne $key "GoVersion") (ne $key "GitCommit") (ne $key "BuildTime") (ne $key "Os") (ne $key "Arch") (ne $key "Experimental") (ne $key "KernelVersion")}}
+  {{$key}}:\t{{$value}}
+  {{- end}}
+  {{- end}}
+  {{- else }}
+  {{- range $key, $value := .Details}}
+  {{$key}}:\t{{$value}}
+  {{- end}}
+  {{- end}}
+ {{- end}}
+ {{- end}}{{- end}}"""
+
+
+def _client_info(api_version: str) -> dict[str, Any]:
+    from tugboat import __version__
+    from tugboat.client.transport import MAX_API_VERSION
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    return {"Version": __version__, "ApiVersion": api_version, "DefaultAPIVersion": MAX_API_VERSION,
+            "PythonVersion": platform.python_version(), "Os": sys.platform.rstrip("0123456789"),
+            "Arch": arch, "Context": "default"}
+
+
+def version(ctx: Context, argv: list[str], path: str) -> int:
+    spec = Spec(path, "docker version [OPTIONS]", "Show the Docker version information",
+                [S("format", "f", FORMAT_HELP)], 0, 0)
+    opts, _ = parse(spec, argv)
+    from tugboat.cli.gotemplate import Template, TemplateError
+    fmt = opts["format"]
+    text = VERSION_TEMPLATE if not fmt else ("{{json .}}" if fmt == "json" else fmt)
+    try:
+        tmpl = Template(text)
+    except TemplateError as e:
+        ctx.eprint(f"template parsing error: {e}")
+        return 64
+    server: dict[str, Any] | None = None
+    err: Exception | None = None
+    try:
+        server = ctx.client.system.version()
+        api = ctx.client.api_version
+    except (APIError, DaemonUnreachable) as e:
+        err = e
+        from tugboat.client.transport import MAX_API_VERSION
+        api = MAX_API_VERSION
+    data = {"Client": _client_info(api), "Server": server, "ServerOK": server is not None}
+    try:
+        out = tmpl.execute(data)
+    except TemplateError as e:
+        ctx.eprint(f"template parsing error: {e}")
+        return 1
+    if not fmt:
+        from tugboat.cli.table import tabwrite
+        out = tabwrite(out, minwidth=20, padding=1)
+    ctx.out.write(out + "\n")
+    if err is not None:
+        ctx.out.flush()
+        ctx.daemon_error(err)
+        return 1
+    return 0
+
+
+def _line(out: list[str], indent: int, label: str, value: Any) -> None:
+    out.append(" " * indent + f"{label}: {value}")
+
+
+def format_info(info: dict[str, Any]) -> list[str]:
+    """docker's prettyPrintServerInfo for the fields an API 1.41 daemon reports."""
+    from tugboat.cli.humanize import bytes_size
+    o: list[str] = []
+    g = info.get
+    _line(o, 1, "Containers", g("Containers", 0))
+    _line(o, 2, "Running", g("ContainersRunning", 0))
+    _line(o, 2, "Paused", g("ContainersPaused", 0))
+    _line(o, 2, "Stopped", g("ContainersStopped", 0))
+    _line(o, 1, "Images", g("Images", 0))
+    _line(o, 1, "Server Version", g("ServerVersion", ""))
+    _line(o, 1, "Storage Driver", g("Driver", ""))
+    for pair in g("DriverStatus") or []:
+        if len(pair) == 2:
+            _line(o, 2, pair[0], pair[1])
+    if g("LoggingDriver"):
+        _line(o, 1, "Logging Driver", g("LoggingDriver"))
+    if g("CgroupDriver"):
+        _line(o, 1, "Cgroup Driver", g("CgroupDriver"))
+    if g("CgroupVersion"):
+        _line(o, 1, "Cgroup Version", g("CgroupVersion"))
+    plugins = g("Plugins") or {}
+    o.append(" Plugins:")
+    for key, label in (("Volume", "Volume"), ("Network", "Network"), ("Authorization", "Authorization"),
+                       ("Log", "Log")):
+        if plugins.get(key):
+            _line(o, 2, label, " ".join(plugins[key]))
+    swarm = (g("Swarm") or {}).get("LocalNodeState") or "inactive"
+    _line(o, 1, "Swarm", swarm)
+    runtimes = sorted((g("Runtimes") or {}).keys())
+    if runtimes:
+        _line(o, 1, "Runtimes", " ".join(runtimes))
+    if g("DefaultRuntime"):
+        _line(o, 1, "Default Runtime", g("DefaultRuntime"))
+    if g("OSType") == "linux":
+        _line(o, 1, "Init Binary", g("InitBinary", ""))
+        for key, label in (("ContainerdCommit", "containerd version"), ("RuncCommit", "runc version"),
+                           ("InitCommit", "init version")):
+            commit = g(key) or {}
+            _line(o, 1, label, commit.get("ID", ""))
+        opts = g("SecurityOptions") or []
+        if opts:
+            o.append(" Security Options:")
+            for so in opts:
+                parts = dict(kv.split("=", 1) for kv in so.split(",") if "=" in kv)
+                o.append(f"  {parts.get('name', so)}")
+                for k, v in parts.items():
+                    if k != "name":
+                        _line(o, 3, k.capitalize(), v)
+    _line(o, 1, "Kernel Version", g("KernelVersion", ""))
+    _line(o, 1, "Operating System", g("OperatingSystem", ""))
+    _line(o, 1, "OSType", g("OSType", ""))
+    _line(o, 1, "Architecture", g("Architecture", ""))
+    _line(o, 1, "CPUs", g("NCPU", 0))
+    _line(o, 1, "Total Memory", bytes_size(g("MemTotal", 0) or 0))
+    _line(o, 1, "Name", g("Name", ""))
+    _line(o, 1, "ID", g("ID", ""))
+    _line(o, 1, "Docker Root Dir", g("DockerRootDir", ""))
+    _line(o, 1, "Debug Mode", str(bool(g("Debug"))).lower())
+    for key, label in (("HttpProxy", "HTTP Proxy"), ("HttpsProxy", "HTTPS Proxy"), ("NoProxy", "No Proxy")):
+        if g(key):
+            _line(o, 1, label, g(key))
+    if g("Labels"):
+        o.append(" Labels:")
+        o += [f"  {lab}" for lab in g("Labels") or []]
+    _line(o, 1, "Experimental", str(bool(g("ExperimentalBuild"))).lower())
+    reg = g("RegistryConfig") or {}
+    insecure = [c for c in reg.get("InsecureRegistryCIDRs") or []]
+    insecure += [name for name, idx in (reg.get("IndexConfigs") or {}).items() if not idx.get("Secure", True)]
+    if insecure:
+        o.append(" Insecure Registries:")
+        o += [f"  {x}" for x in insecure]
+    if reg.get("Mirrors"):
+        o.append(" Registry Mirrors:")
+        o += [f"  {x}" for x in reg["Mirrors"]]
+    _line(o, 1, "Live Restore Enabled", str(bool(g("LiveRestoreEnabled"))).lower())
+    return o
+
+
+def info(ctx: Context, argv: list[str], path: str) -> int:
+    spec = Spec(path, f"docker {path} [OPTIONS]", "Display system-wide information",
+                [S("format", "f", FORMAT_HELP)], 0, 0)
+    opts, _ = parse(spec, argv)
+    fmt = opts["format"]
+    try:
+        data = ctx.client.system.info()
+    except (APIError, DaemonUnreachable) as e:
+        if fmt:
+            ctx.daemon_error(e)
+            return 1
+        from tugboat import __version__
+        ctx.out.write(f"Client:\n Version:    {__version__}\n Context:    default\n Debug Mode: false\n\n"
+                      "Server:\n")
+        ctx.out.flush()
+        ctx.eprint(f"ERROR: {e.message if isinstance(e, APIError) else e}")
+        ctx.eprint("errors pretty printing info")
+        return 1
+    if fmt:
+        from tugboat.cli.gotemplate import Template, TemplateError
+        try:
+            text = "{{json .}}" if fmt == "json" else fmt
+            ctx.out.write(Template(text).execute(data) + "\n")
+        except TemplateError as e:
+            ctx.eprint(f"template parsing error: {e}")
+            return 1
+        return 0
+    from tugboat import __version__
+    lines = ["Client:", f" Version:    {__version__}", " Context:    default", " Debug Mode: false", "",
+             "Server:"] + format_info(data)
+    ctx.out.write("\n".join(lines) + "\n\n")
+    for w in data.get("Warnings") or []:
+        ctx.eprint(w)
+    return 0

@@ -1,0 +1,188 @@
+"""`tug`: docker's command line against tugd (or any Docker Engine API v1.41 daemon).
+
+Start-up time is benchmarked, so this module imports almost nothing: global flags are scanned by
+hand and each command's module is imported only when that command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# command -> (module under tugboat.cli.commands, function)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run"), "create": ("run", "create"),
+    "start": ("container", "start"), "stop": ("container", "stop"), "kill": ("container", "kill"),
+    "restart": ("container", "restart"), "rm": ("container", "rm"), "wait": ("container", "wait"),
+    "logs": ("container", "logs"), "export": ("container", "export"),
+    "ps": ("ps", "ps"), "inspect": ("inspect", "inspect"),
+    "images": ("images", "images"), "rmi": ("images", "rmi"), "tag": ("images", "tag"),
+    "import": ("images", "import_"), "save": ("images", "save"), "load": ("images", "load"),
+    "history": ("images", "history"),
+    "version": ("system", "version"), "info": ("system", "info"),
+}
+MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
+    "container": {
+        "ls": ("ps", "ps"), "ps": ("ps", "ps"), "list": ("ps", "ps"),
+        "run": COMMANDS["run"], "create": COMMANDS["create"], "start": COMMANDS["start"],
+        "stop": COMMANDS["stop"], "kill": COMMANDS["kill"], "restart": COMMANDS["restart"],
+        "rm": COMMANDS["rm"], "remove": COMMANDS["rm"], "logs": COMMANDS["logs"],
+        "inspect": ("inspect", "container_inspect"), "wait": COMMANDS["wait"],
+        "export": COMMANDS["export"], "prune": ("container", "prune"),
+    },
+    "image": {
+        "ls": ("images", "images"), "list": ("images", "images"), "rm": COMMANDS["rmi"],
+        "remove": COMMANDS["rmi"], "tag": COMMANDS["tag"], "import": COMMANDS["import"],
+        "save": COMMANDS["save"], "load": COMMANDS["load"], "history": COMMANDS["history"],
+        "inspect": ("inspect", "image_inspect"), "prune": ("images", "prune"),
+    },
+    "system": {"info": COMMANDS["info"]},
+}
+
+# global flags that take a value
+_GLOBAL_VALUE = {"-H", "--host", "-l", "--log-level", "--config", "-c", "--context", "--tlscacert",
+                 "--tlscert", "--tlskey"}
+_GLOBAL_BOOL = {"-D", "--debug", "--tls", "--tlsverify"}
+
+USAGE = """Usage:  tug [OPTIONS] COMMAND
+
+A Docker-compatible command line for tugd
+
+Commands:
+  run         Create and run a new container from an image
+  ps          List containers
+  images      List images
+  version     Show the version information
+  info        Display system-wide information
+  create      Create a new container
+  export      Export a container's filesystem as a tar archive
+  history     Show the history of an image
+  import      Import the contents from a tarball to create a filesystem image
+  inspect     Return low-level information on Docker objects
+  kill        Kill one or more running containers
+  load        Load an image from a tar archive or STDIN
+  logs        Fetch the logs of a container
+  restart     Restart one or more containers
+  rm          Remove one or more containers
+  rmi         Remove one or more images
+  save        Save one or more images to a tar archive (streamed to STDOUT by default)
+  start       Start one or more stopped containers
+  stop        Stop one or more running containers
+  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+  wait        Block until one or more containers stop, then print their exit codes
+
+Management Commands:
+  container   Manage containers
+  image       Manage images
+  system      Manage Docker
+
+Global Options:
+  -H, --host list          Daemon socket to connect to (default: $TUG_HOST, $DOCKER_HOST,
+                           unix:///run/tugboat/tugboat.sock)
+  -v, --version            Print version information and quit
+
+Run 'tug COMMAND --help' for more information on a command.
+"""
+
+
+def _split_globals(argv: list[str]) -> tuple[str | None, list[str], int | None]:
+    """Consume docker's global flags before the command name. Returns (host, rest, exit code)."""
+    host: str | None = None
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        name, eq, value = a.partition("=")
+        if name in _GLOBAL_VALUE:
+            if not eq:
+                if i + 1 >= len(argv):
+                    sys.stderr.write(f"flag needs an argument: {name}\nSee 'tug --help'.\n")
+                    return None, [], 125
+                value = argv[i + 1]
+                i += 1
+            if name in ("-H", "--host"):
+                host = value
+        elif a.startswith("-H") and len(a) > 2:
+            host = a[2:]
+        elif name in _GLOBAL_BOOL:
+            pass
+        elif a in ("-v", "--version"):
+            from tugboat import __version__
+            print(f"Tugboat version {__version__}, build tug")
+            return None, [], 0
+        elif a in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            return None, [], 0
+        elif a.startswith("-") and a != "-":
+            sys.stderr.write(f"unknown flag: {a}\n\nUsage:  tug [OPTIONS] COMMAND\n\n"
+                             "Run 'tug --help' for more information\n")
+            return None, [], 125
+        else:
+            break
+        i += 1
+    return host, argv[i:], None
+
+
+def dispatch(argv: list[str]) -> int:
+    host, rest, code = _split_globals(argv)
+    if code is not None:
+        return code
+    if not rest:
+        sys.stdout.write(USAGE)
+        return 0
+    name, args = rest[0], rest[1:]
+    path = name
+    target = COMMANDS.get(name)
+    if target is None and name in MANAGEMENT:
+        subs = MANAGEMENT[name]
+        if not args or args[0] in ("-h", "--help"):
+            sys.stdout.write(f"Usage:  tug {name} COMMAND\n\nCommands:\n"
+                             + "".join(f"  {s}\n" for s in sorted(subs)))
+            return 0
+        target = subs.get(args[0])
+        if target is None:
+            sys.stderr.write(f"tug: unknown command: tug {name} {args[0]}\n\nUsage:  tug {name}\n\n"
+                             f"Run 'tug {name} --help' for more information\n")
+            return 1
+        path = f"{name} {args[0]}"
+        args = args[1:]
+    if target is None:
+        sys.stderr.write(f"tug: unknown command: tug {name}\n\nRun 'tug --help' for more information\n")
+        return 1
+    import importlib
+
+    from tugboat.cli.context import Context
+    from tugboat.cli.flags import HelpRequested, UsageError, help_text
+    from tugboat.client.errors import DaemonUnreachable
+    module = importlib.import_module(f"tugboat.cli.commands.{target[0]}")
+    ctx = Context(host)
+    try:
+        result: int = getattr(module, target[1])(ctx, args, path)
+        return result
+    except UsageError as e:
+        sys.stderr.write(e.render() + "\n")
+        return e.exit_code
+    except HelpRequested as e:
+        sys.stdout.write(help_text(e.spec))
+        return 0
+    except DaemonUnreachable as e:
+        sys.stderr.write(f"{e}\n")
+        return 1
+    finally:
+        ctx.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        code = dispatch(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Route tables, one module per resource as moby's daemon/server/router/<resource>/.
+
+Each handler parses the request, calls ONE engine method with typed arguments
+and encodes the result; nothing here decides HTTP status codes for errors
+(server/errors.py does).
+"""
+
+from tugboat.server.router import Route
+from tugboat.server.routes import containers, images, system
+
+
+def all_routes() -> list[Route]:
+    return [*system.ROUTES, *containers.ROUTES, *images.ROUTES]

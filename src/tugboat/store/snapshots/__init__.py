@@ -1,0 +1,1 @@
+"""Snapshot drivers: how layer directories are stacked into a container's root filesystem."""

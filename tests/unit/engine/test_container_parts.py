@@ -1,0 +1,240 @@
+"""The container engine's pure parts: names, state words, config merge, /etc files."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tugboat.engine import container_names as names
+from tugboat.engine.container_list import command_string
+from tugboat.engine.container_record import (
+    build_host_config,
+    command_of,
+    hosts_content,
+    merge_config,
+    resolv_content,
+    shape_config,
+)
+from tugboat.engine.container_state import (
+    CREATED,
+    EXITED,
+    REMOVING,
+    RUNNING,
+    InvalidTransition,
+    State,
+    human_duration,
+)
+from tugboat.errors import InvalidArgument
+
+S = 1_000_000_000
+
+
+# --- names ---------------------------------------------------------------------------------------
+def test_random_names_look_like_dockers():
+    for _ in range(200):
+        n = names.random_name()
+        left, right = n.split("_")
+        assert left in names.LEFT and right in names.RIGHT and n != "boring_wozniak"
+    assert re.fullmatch(r"[a-z]+_[a-z]+\d", names.random_name(retry=1))
+
+
+def test_boring_wozniak_is_never_generated(monkeypatch):
+    picks = iter(["boring", "wozniak", "boring", "turing"])
+    monkeypatch.setattr(names._rand, "choice", lambda seq: next(picks))
+    assert names.random_name() == "boring_turing"
+
+
+@pytest.mark.parametrize("good", ["ab", "/ab", "a.b-c_d", "0abc", "A1"])
+def test_valid_names(good):
+    assert names.normalize(good) == "/" + good.lstrip("/")
+
+
+@pytest.mark.parametrize("bad", ["a", "-ab", "_ab", "a b", "a/b", "", "//ab", "é1"])
+def test_invalid_names(bad):
+    with pytest.raises(InvalidArgument, match=re.escape(
+            f"Invalid container name ({bad}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")):
+        names.normalize(bad)
+
+
+# --- state ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("secs,words", [
+    (0, "Less than a second"), (0.9, "Less than a second"), (1, "1 second"), (59, "59 seconds"),
+    (60, "About a minute"), (119, "About a minute"), (120, "2 minutes"), (59 * 60, "59 minutes"),
+    (3600, "About an hour"), (5399, "About an hour"), (5400, "2 hours"), (47 * 3600, "47 hours"),
+    (48 * 3600, "2 days"), (13 * 86400, "13 days"), (14 * 86400, "2 weeks"), (59 * 86400, "8 weeks"),
+    (60 * 86400, "2 months"), (729 * 86400, "24 months"), (730 * 86400, "2 years"),
+])
+def test_human_duration(secs, words):
+    assert human_duration(int(secs * S)) == words
+
+
+def test_state_words_and_api():
+    now = 1_000_000 * S
+    st = State()
+    assert st.human(now) == "Created" and st.to_api()["Status"] == "created"
+    st.transition(RUNNING)
+    st.started_at_ns, st.pid = now - 5 * S, 42
+    assert st.human(now) == "Up 5 seconds" and st.to_api()["Running"] is True
+    st.transition(EXITED)
+    st.finished_at_ns, st.exit_code, st.pid = now - 180 * S, 137, 0
+    assert st.human(now) == "Exited (137) 3 minutes ago"
+    api = st.to_api()
+    assert list(api) == ["Status", "Running", "Paused", "Restarting", "OOMKilled", "Dead", "Pid",
+                         "ExitCode", "Error", "StartedAt", "FinishedAt"]
+    assert api["FinishedAt"] == "1970-01-12T13:43:40Z"
+    st.transition(REMOVING)
+    assert st.human(now) == "Removal In Progress"
+    assert State.from_json(st.to_json()) == st
+
+
+def test_invalid_transitions():
+    st = State()
+    with pytest.raises(InvalidTransition):
+        st.transition(EXITED)
+    st.transition(REMOVING)
+    with pytest.raises(InvalidTransition):
+        st.transition(RUNNING)
+    assert State(status=CREATED).status == "created"
+
+
+# --- config merge --------------------------------------------------------------------------------
+IMG = {"Env": ["PATH=/usr/bin", "A=img"], "Cmd": ["sh"], "Entrypoint": ["/init"], "WorkingDir": "/w",
+       "User": "nobody", "Labels": {"x": "img", "y": "img"}, "ExposedPorts": {"80/tcp": {}},
+       "Volumes": {"/data": {}}, "StopSignal": "SIGQUIT",
+       "Healthcheck": {"Test": ["CMD", "true"], "Interval": 5, "Retries": 3}}
+
+
+def test_merge_fills_from_image():
+    c = merge_config({"Image": "i"}, IMG)
+    assert c["Env"] == IMG["Env"] and c["Cmd"] == ["sh"] and c["Entrypoint"] == ["/init"]
+    assert c["WorkingDir"] == "/w" and c["User"] == "nobody" and c["StopSignal"] == "SIGQUIT"
+    assert c["Labels"] == {"x": "img", "y": "img"} and c["Volumes"] == {"/data": {}}
+    assert c["ExposedPorts"] == {"80/tcp": {}} and c["Healthcheck"]["Retries"] == 3
+    assert command_of(c) == ["/init", "sh"]
+
+
+def test_merge_container_wins():
+    c = merge_config({"Env": ["A=ctr", "B=ctr"], "Labels": {"x": "ctr"}, "User": "root", "WorkingDir": "/c",
+                      "ExposedPorts": {"443/tcp": {}}, "Healthcheck": {"Interval": 9}}, IMG)
+    assert c["Env"] == ["A=ctr", "B=ctr", "PATH=/usr/bin"]
+    assert c["Labels"] == {"x": "ctr", "y": "img"} and c["User"] == "root" and c["WorkingDir"] == "/c"
+    assert c["ExposedPorts"] == {"443/tcp": {}, "80/tcp": {}}
+    assert c["Healthcheck"] == {"Interval": 9, "Test": ["CMD", "true"], "Retries": 3}
+
+
+def test_merge_entrypoint_and_cmd_rules():
+    # Cmd given: image Entrypoint kept, image Cmd replaced
+    assert command_of(merge_config({"Cmd": ["ls"]}, IMG)) == ["/init", "ls"]
+    # Entrypoint given: image Cmd dropped
+    c = merge_config({"Entrypoint": ["echo"]}, IMG)
+    assert c["Cmd"] is None and command_of(c) == ["echo"]
+    # both given
+    assert command_of(merge_config({"Entrypoint": ["echo"], "Cmd": ["x"]}, IMG)) == ["echo", "x"]
+    # explicit empty Entrypoint: no image Entrypoint, image Cmd kept (Go's len()==0 / nil rules)
+    c = merge_config({"Entrypoint": []}, IMG)
+    assert c["Entrypoint"] == [] and command_of(c) == ["sh"]
+    # Entrypoint [""] (docker run --entrypoint ""): no entrypoint, image Cmd dropped
+    assert command_of(merge_config({"Entrypoint": [""], "Cmd": ["ls"]}, IMG)) == ["ls"]
+    assert command_of(merge_config({"Entrypoint": [""]}, IMG)) == []
+    assert merge_config({}, None)["Env"] == []
+
+
+def test_shape_config_order_and_omitempty():
+    c = shape_config(merge_config({"Image": "busybox", "Cmd": ["ls"]}, {}), "abcdef123456")
+    assert list(c) == ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
+                       "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir",
+                       "Entrypoint", "OnBuild", "Labels"]
+    assert c["Hostname"] == "abcdef123456" and c["Entrypoint"] is None and c["Labels"] == {}
+
+
+def test_host_config_defaults():
+    hc = build_host_config(None)
+    assert hc["NetworkMode"] == "default" and hc["ShmSize"] == 67108864 and hc["IpcMode"] == "private"
+    assert hc["LogConfig"] == {"Type": "json-file", "Config": {}} and hc["Runtime"] == "runc"
+    assert hc["MaskedPaths"] and hc["ReadonlyPaths"] and hc["Binds"] is None
+    hc = build_host_config({"Privileged": True, "RestartPolicy": {"Name": "no"}, "Memory": 5,
+                            "LogConfig": {"Type": "", "Config": None}})
+    assert hc["MaskedPaths"] is None and hc["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
+    assert hc["Memory"] == 5 and hc["LogConfig"] == {"Type": "json-file", "Config": {}}
+    with pytest.raises(InvalidArgument, match="invalid restart policy 'sometimes'"):
+        build_host_config({"RestartPolicy": {"Name": "sometimes"}})
+    with pytest.raises(InvalidArgument, match="no log driver named 'syslog'"):
+        build_host_config({"LogConfig": {"Type": "syslog"}})
+
+
+# --- /etc files and summary Command --------------------------------------------------------------
+def test_hosts_content():
+    text = hosts_content("abc", "10.0.0.2", ["db:10.0.0.9", "v6:fe80::1"])
+    assert text.splitlines() == [
+        "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", "fe00::0\tip6-localnet",
+        "ff00::0\tip6-mcastprefix", "ff02::1\tip6-allnodes", "ff02::2\tip6-allrouters",
+        "10.0.0.9\tdb", "fe80::1\tv6", "10.0.0.2\tabc"]
+
+
+def test_resolv_conf_filtering():
+    host = "# generated\nnameserver 127.0.0.53\nnameserver ::1\nsearch example.com\noptions ndots:2\n"
+    out = resolv_content(host)
+    assert "127.0.0.53" not in out and "::1" not in out and "search example.com" in out
+    assert out.endswith("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+    assert resolv_content("nameserver 10.1.1.1\n") == "nameserver 10.1.1.1\n"
+    out = resolv_content("nameserver 10.1.1.1\nsearch a\n", dns=["1.1.1.1"], search=["b"], options=["x"])
+    assert out == "nameserver 1.1.1.1\nsearch b\noptions x\n"
+
+
+def test_command_string():
+    assert command_string("sh", []) == "sh"
+    assert command_string("sh", ["-c", "echo hi"]) == "sh -c 'echo hi'"
+
+
+# --- mounts --------------------------------------------------------------------------------------
+def test_binds_and_mounts(tmp_path):
+    from tugboat.engine.container_mounts import mount_points, prepare_sources
+
+    src = tmp_path / "src"
+    src.mkdir()
+    hc = {"Binds": [f"{src}:/data:ro", f"{tmp_path}/new:/new", f"{src}:/p:rslave"],
+          "Mounts": [{"Type": "bind", "Source": str(src), "Target": "/m2", "ReadOnly": True},
+                     {"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1024, "Mode": 0o1777}}]}
+    pts = mount_points(hc)
+    assert [p.to_api() for p in pts] == [
+        {"Type": "bind", "Source": str(src), "Destination": "/data", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "bind", "Source": f"{tmp_path}/new", "Destination": "/new", "Mode": "", "RW": True,
+         "Propagation": "rprivate"},
+        {"Type": "bind", "Source": str(src), "Destination": "/p", "Mode": "rslave", "RW": True,
+         "Propagation": "rslave"},
+        {"Type": "bind", "Source": str(src), "Destination": "/m2", "Mode": "", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "tmpfs", "Source": "", "Destination": "/t", "Mode": "", "RW": True, "Propagation": ""},
+    ]
+    assert pts[0].to_oci() == {"destination": "/data", "type": "bind", "source": str(src),
+                               "options": ["rbind", "rprivate", "ro"]}
+    assert pts[4].to_oci()["options"] == ["nosuid", "nodev", "noexec", "size=1024", "mode=1777"]
+    assert not (tmp_path / "new").exists()
+    prepare_sources(pts)
+    assert (tmp_path / "new").is_dir()
+
+
+@pytest.mark.parametrize("binds,err,msg", [
+    (["/tmp:x"], "TugboatError", "invalid volume specification: '/tmp:x': invalid mount config for type "
+                                 "\"bind\": invalid mount path: 'x' mount path must be absolute"),
+    (["/tmp:/x:bogus"], "TugboatError", "invalid mode: bogus"),
+    (["a:b:c:d"], "TugboatError", "invalid volume specification: 'a:b:c:d'"),
+    (["vol:/x"], "NotImplementedYet", "named volumes are not supported yet"),
+    (["/tmp:/x", "/var:/x"], "InvalidArgument", "Duplicate mount point: /x"),
+])
+def test_bad_binds(binds, err, msg):
+    from tugboat import errors
+    from tugboat.engine.container_mounts import mount_points
+
+    with pytest.raises(getattr(errors, err)) as e:
+        mount_points({"Binds": binds})
+    assert type(e.value).__name__ == err and msg in e.value.message
+
+
+def test_bad_mount_source():
+    from tugboat.engine.container_mounts import mount_points
+
+    with pytest.raises(InvalidArgument, match="bind source path does not exist: /nonexist"):
+        mount_points({"Mounts": [{"Type": "bind", "Source": "/nonexist", "Target": "/m"}]})
