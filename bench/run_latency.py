@@ -3,6 +3,10 @@
     .venv/bin/python bench/run_latency.py [-n 20] [--tugd-host unix:///run/tugboat/tugboat.sock]
                                           [--docker-host unix:///var/run/docker.sock] [--docker-cli-on-tugd]
 
+Tugboat has no container networking yet (a container gets a network namespace with only lo), while
+Docker sets up a bridge and a veth pair per container; so Docker is also timed with `--network none`
+("docker->dockerd(net=none)"), the like-for-like comparison.
+
 Each round runs the commands one after the other (interleaved, so that a noisy moment hits both
 sides alike), after two untimed warm-up rounds. The time is the client's wall clock from exec to
 exit, as a user sees it. Prints median and p90 per side and the ratio tug/docker of the medians, and
@@ -34,7 +38,8 @@ from tugboat.tools.ping import ping, wait_for  # noqa: E402
 
 TUG = REPO / ".venv" / "bin" / "tug"
 TUGD = REPO / ".venv" / "bin" / "tugd"
-DOCKER = os.environ.get("TUGBOAT_DOCKER_CLI", "/usr/local/bin/docker")
+DOCKER = os.environ.get("TUGBOAT_DOCKER_CLI") or next(
+    (p for p in ("/usr/local/bin/docker", "/usr/bin/docker") if os.path.exists(p)), "/usr/local/bin/docker")
 RESULTS = REPO / "bench" / "results"
 COMMAND = ["run", "--rm", "busybox", "true"]
 
@@ -69,13 +74,14 @@ def ensure_busybox(host: str, cli: str) -> None:
         raise SystemExit(f"bench: could not import busybox into {host}:\n{r.stdout}{r.stderr}")
 
 
-def timed(cli: str, host: str) -> float:
+def timed(cli: str, host: str, extra: tuple[str, ...] = ()) -> float:
     env = {**os.environ, "DOCKER_HOST": host, "TUG_HOST": host}
+    argv = [cli, COMMAND[0], *extra, *COMMAND[1:]]
     t0 = time.perf_counter()
-    r = subprocess.run([cli, *COMMAND], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    r = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
     if r.returncode != 0:
-        raise SystemExit(f"bench: {cli} {' '.join(COMMAND)} on {host} exited {r.returncode}: {r.stderr.strip()}")
+        raise SystemExit(f"bench: {' '.join(argv)} on {host} exited {r.returncode}: {r.stderr.strip()}")
     return elapsed
 
 
@@ -124,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             started.append(start_daemon([str(TUGD), "-H", ns.tugd_host], ns.tugd_host,
                                         "/var/log/tugboat.log", "tugd"))
         ensure_busybox(ns.tugd_host, str(TUG))
-        sides: dict[str, tuple[str, str]] = {"tug->tugd": (str(TUG), ns.tugd_host)}
+        sides: dict[str, tuple[str, str, tuple[str, ...]]] = {"tug->tugd": (str(TUG), ns.tugd_host, ())}
         if not ns.no_docker:
             if not ping(ns.docker_host):
                 dockerd = shutil.which("dockerd")
@@ -132,42 +138,51 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit("bench: dockerd not found (install docker.io, or use --no-docker)")
                 started.append(start_daemon([dockerd], ns.docker_host, "/var/log/dockerd-bench.log", "dockerd"))
             ensure_busybox(ns.docker_host, DOCKER)
-            sides["docker->dockerd"] = (DOCKER, ns.docker_host)
+            sides["docker->dockerd"] = (DOCKER, ns.docker_host, ())
+            sides["docker->dockerd(net=none)"] = (DOCKER, ns.docker_host, ("--network", "none"))
         if ns.docker_cli_on_tugd:
-            sides["docker->tugd"] = (DOCKER, ns.tugd_host)
+            sides["docker->tugd"] = (DOCKER, ns.tugd_host, ())
 
         for _ in range(ns.warmup):
-            for cli, host in sides.values():
-                timed(cli, host)
+            for cli, host, extra in sides.values():
+                timed(cli, host, extra)
         samples: dict[str, list[float]] = {k: [] for k in sides}
+        tty = sys.stderr.isatty()
         for i in range(ns.runs):
-            for key, (cli, host) in sides.items():
-                samples[key].append(timed(cli, host))
-            print(f"\rbench: round {i + 1}/{ns.runs}", end="", file=sys.stderr, flush=True)
-        print(file=sys.stderr)
+            for key, (cli, host, extra) in sides.items():
+                samples[key].append(timed(cli, host, extra))
+            if tty:
+                print(f"\rbench: round {i + 1}/{ns.runs}", end="", file=sys.stderr, flush=True)
+        if tty:
+            print(file=sys.stderr)
 
         result: dict = {
             "benchmark": "run --rm busybox true",
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
-            "versions": {k: version_of(cli, host) for k, (cli, host) in sides.items()},
+            "versions": {k: version_of(cli, host) for k, (cli, host, _extra) in sides.items()},
+            "commands": {k: " ".join([os.path.basename(cli), COMMAND[0], *extra, *COMMAND[1:]])
+                         for k, (cli, _host, extra) in sides.items()},
             "runs": ns.runs,
             "warmup": ns.warmup,
             "results": {k: summary(v) for k, v in samples.items()},
         }
         if "docker->dockerd" in samples:
-            result["ratio_median_tug_over_docker"] = round(
-                statistics.median(samples["tug->tugd"]) / statistics.median(samples["docker->dockerd"]), 2)
+            tug_median = statistics.median(samples["tug->tugd"])
+            result["ratio_median_tug_over_docker"] = round(tug_median / statistics.median(samples["docker->dockerd"]), 2)
+            result["ratio_median_tug_over_docker_net_none"] = round(
+                tug_median / statistics.median(samples["docker->dockerd(net=none)"]), 2)
         out = Path(ns.output) if ns.output else RESULTS / f"latency-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
 
-        print(f"{'side':<18}{'median':>10}{'p90':>10}{'min':>10}{'max':>10}")
+        print(f"{'side':<28}{'median':>10}{'p90':>10}{'min':>10}{'max':>10}")
         for key, s in result["results"].items():
-            print(f"{key:<18}{s['median_s'] * 1000:>8.0f}ms{s['p90_s'] * 1000:>8.0f}ms"
+            print(f"{key:<28}{s['median_s'] * 1000:>8.0f}ms{s['p90_s'] * 1000:>8.0f}ms"
                   f"{s['min_s'] * 1000:>8.0f}ms{s['max_s'] * 1000:>8.0f}ms")
         if "ratio_median_tug_over_docker" in result:
-            print(f"tug/docker (median): {result['ratio_median_tug_over_docker']}x")
+            print(f"tug/docker (median): {result['ratio_median_tug_over_docker']}x; "
+                  f"against docker --network none: {result['ratio_median_tug_over_docker_net_none']}x")
         print(f"written to {out}")
     finally:
         for proc in reversed(started):

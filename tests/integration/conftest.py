@@ -1,10 +1,12 @@
 """Integration test harness: a private tugd per session, driven through tug, the docker CLI and docker-py.
 
-The ``tugd`` session fixture starts ``.venv/bin/tugd`` with everything under one temporary directory
-(data root, exec root, socket, pidfile, log, daemon.json) and its own cgroup parent, imports busybox
-with scripts/ensure-busybox.sh, and at the end removes every trace: containers, the daemon, monitor
-processes, runc state, mounts, cgroups and the directory. ``_leak_check`` then asserts that nothing
-of it is left.
+The ``tugd`` session fixture starts ``.venv/bin/tugd`` with everything under one directory,
+/tmp/tt<token> (data/, run/ = exec root, tugd.sock, tugd.pid, tugd.log, an empty daemon.json) and the
+cgroup parent tugtest-<token>, imports busybox with scripts/ensure-busybox.sh, and at the end removes
+every container (force), stops tugd (SIGTERM, then SIGKILL) and forces away what is left
+(tugboat.tools.cleanup: runc state, monitor processes, processes in its cgroups, mounts deepest
+first, the cgroup dirs in every hierarchy, the directory). ``_leak_check`` then asserts that nothing
+is left; what had to be forced is listed in the terminal summary ("tugd left these behind").
 
 ``TUGBOAT_TEST_TARGET=docker`` points the same tests at the real Docker Engine on
 /var/run/docker.sock (``tug`` then runs the docker CLI too, restart tests skip): a way to check that an
@@ -13,14 +15,22 @@ start, runc is missing or we are not root, the tests fail.
 
 Fixtures:
     tugd        Engine (.host "unix://...", .socket, .env with DOCKER_HOST and TUG_HOST, .data_root,
-                .exec_root, .restart(kill9=False), .target "tugd" | "docker")
+                .exec_root, .log_path, .pid, .restart(kill9=False), .stop(kill9=False), .start(),
+                .target "tugd" | "docker")
     tug         tug(*args, input=None, check=False, timeout=60, text=None) -> CompletedProcess
     docker_cli  the same, running /usr/local/bin/docker against the engine under test
     cli         parametrized over both of the above (``cli.name`` is "tug" or "docker")
     dclient     docker.DockerClient(base_url=tugd.host) (docker-py, API version negotiated)
     new_name    new_name("web") -> a unique container name, force-removed after the test
     track       track.container(id_or_name) / track.image(ref): removed after the test
-    docker_engine  the real Docker Engine (started with `dockerd` if it does not answer), for interop
+    isolated_tugd  like tugd, but a daemon of its own for one test (for tests that may wedge it)
+    docker_engine  the real Docker Engine (started with `dockerd` if it does not answer, and then
+                stopped at the end), with busybox:latest imported if absent; .cli(*args) runs docker on it
+    token       this session's token, for image names (f"tt{token}/name:tag")
+
+Environment: TUGBOAT_TEST_TARGET=docker (above); TUGBOAT_TEST_START_TIMEOUT (seconds, default 30);
+TUGBOAT_TEST_IMPORT_WITH=docker imports busybox into tugd with the docker CLI instead of tug.
+Slow tests (restarts, interop with Docker) are marked ``slow``: ``pytest -m "not slow"`` skips them.
 """
 
 from __future__ import annotations
@@ -39,14 +49,16 @@ from typing import Any
 
 import pytest
 
-from tugboat.tools.cleanup import clean_daemon_dir, leaks, mounts_under
+from tugboat.tools.cleanup import clean_daemon_dir, leaks, remove_dir
 from tugboat.tools.ping import ping, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
 TUGD = VENV_BIN / "tugd"
 TUG = VENV_BIN / "tug"
-DOCKER = Path(os.environ.get("TUGBOAT_DOCKER_CLI", "/usr/local/bin/docker"))
+# the docker 28 CLI of the machine image; else docker.io's own (20.10) CLI
+DOCKER = Path(os.environ.get("TUGBOAT_DOCKER_CLI") or next(
+    (p for p in ("/usr/local/bin/docker", "/usr/bin/docker") if os.path.exists(p)), "/usr/local/bin/docker"))
 DOCKER_HOST = "unix:///var/run/docker.sock"
 ENSURE_BUSYBOX = REPO / "scripts" / "ensure-busybox.sh"
 TARGET = os.environ.get("TUGBOAT_TEST_TARGET", "tugd")
@@ -253,10 +265,16 @@ class Engine:
             try:
                 import docker
 
-                client = docker.APIClient(base_url=self.host, version="1.41", timeout=30)
+                client = docker.APIClient(base_url=self.host, version="1.41", timeout=15)
+                deadline = time.monotonic() + 60          # a hung daemon must not hang the session
                 for c in client.containers(all=True):
-                    with contextlib.suppress(Exception):
+                    if time.monotonic() > deadline:
+                        self.forced.append("gave up removing containers through the API (too slow)")
+                        break
+                    try:
                         client.remove_container(c["Id"], force=True)
+                    except docker.errors.APIError as e:
+                        self.forced.append(f"rm -f {c['Id'][:12]} failed: {e}")
                 client.close()
             except Exception as e:  # the daemon may be broken; the rest cleans up by force
                 self.forced.append(f"could not remove containers through the API: {e}")
@@ -317,26 +335,44 @@ def start_docker_engine(log_dir: Path) -> DockerEngine:
 # fixtures
 
 
-@pytest.fixture(scope="session")
-def _session_tmp() -> Iterator[Path]:
-    # /tmp/tt<token>: short on purpose. Unix socket paths must fit in 107 bytes, and the runtime puts
-    # <exec-root>/containers/<64-hex id>/console.sock there (88 bytes after the exec root).
-    global TOKEN
+def _new_daemon_dir() -> tuple[Path, str]:
+    """/tmp/tt<token>: short on purpose. Unix socket paths must fit in 107 bytes, and the runtime puts
+    <exec-root>/containers/<64-hex id>/console.sock there (88 bytes after the exec root)."""
     while True:
-        path = Path(f"/tmp/tt{TOKEN}")
+        token = secrets.token_hex(3)
+        path = Path(f"/tmp/tt{token}")
         try:
             path.mkdir(mode=0o711)
-            break
+            return path, token
         except FileExistsError:
-            TOKEN = secrets.token_hex(3)
-    yield path
-    if path.exists() and not mounts_under(path):
-        shutil.rmtree(path, ignore_errors=True)
+            continue
+
+
+@contextlib.contextmanager
+def private_tugd(engines: list[Engine]) -> Iterator[Engine]:
+    """A tugd of its own (dir, roots, socket, cgroup parent) with busybox; every trace removed after."""
+    if os.geteuid() != 0:
+        raise RuntimeError("the integration tests need root (tugd mounts, runc, cgroups)")
+    tmp, token = _new_daemon_dir()
+    try:
+        (tmp / "daemon.json").write_text("{}\n")   # never the host's /etc/tugboat/daemon.json
+        eng = Engine(target="tugd", host=f"unix://{tmp}/tugd.sock", tmp=tmp, cgroup_parent=f"tugtest-{token}")
+        engines.append(eng)
+        try:
+            eng.start()
+            # TUGBOAT_TEST_IMPORT_WITH=docker: import busybox with the docker CLI (while tug lacks `import`)
+            ensure_busybox(eng.host, DOCKER if os.environ.get("TUGBOAT_TEST_IMPORT_WITH") == "docker" else TUG)
+            yield eng
+        finally:
+            eng.teardown()
+            FORCED.extend(eng.forced)
+    finally:
+        remove_dir(tmp)
 
 
 @pytest.fixture(scope="session")
 def _leak_check() -> Iterator[list[Engine]]:
-    """Set up before the daemon, torn down after it: asserts the clean-up left nothing."""
+    """Set up before any daemon, torn down after all: asserts the clean-up left nothing."""
     engines: list[Engine] = []
     yield engines
     problems = [leak for e in engines for leak in e.leaks()]
@@ -355,25 +391,24 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEn
 
 
 @pytest.fixture(scope="session")
-def tugd(_leak_check: list[Engine], _session_tmp: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+def tugd(_leak_check: list[Engine], request: pytest.FixtureRequest) -> Iterator[Engine]:
     if TARGET == "docker":
         request.getfixturevalue("docker_engine")
         yield Engine(target="docker", host=DOCKER_HOST)
         return
-    if os.geteuid() != 0:
-        raise RuntimeError("the integration tests need root (tugd mounts, runc, cgroups)")
-    tmp = _session_tmp
-    (tmp / "daemon.json").write_text("{}\n")   # never the host's /etc/tugboat/daemon.json
-    eng = Engine(target="tugd", host=f"unix://{tmp}/tugd.sock", tmp=tmp, cgroup_parent=f"tugtest-{TOKEN}")
-    _leak_check.append(eng)
-    try:
-        eng.start()
-        # TUGBOAT_TEST_IMPORT_WITH=docker: import busybox with the docker CLI (while tug lacks `import`)
-        ensure_busybox(eng.host, DOCKER if os.environ.get("TUGBOAT_TEST_IMPORT_WITH") == "docker" else TUG)
+    with private_tugd(_leak_check) as eng:
         yield eng
-    finally:
-        eng.teardown()
-        FORCED.extend(eng.forced)
+
+
+@pytest.fixture
+def isolated_tugd(_leak_check: list[Engine]) -> Iterator[Engine]:
+    """A tugd for one test only, for tests that may wedge or kill it (the session's tugd is unharmed).
+    With the docker target: the real Docker Engine."""
+    if TARGET == "docker":
+        yield Engine(target="docker", host=DOCKER_HOST)
+        return
+    with private_tugd(_leak_check) as eng:
+        yield eng
 
 
 @pytest.fixture

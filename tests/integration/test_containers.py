@@ -194,3 +194,23 @@ def test_kill_sets_exit_code(cli, new_name, sig, code):
         time.sleep(0.5)                           # let the shell install its trap
     ok(cli("kill", "-s", sig, name))
     assert ok(cli("wait", name, timeout=30)).stdout.strip() == code
+
+
+def test_restart_and_start_of_a_stopped_container(cli, new_name):
+    name = new_name("restart")
+    ok(cli("run", "-d", "--name", name, "busybox", "sh", "-c", "echo boot; sleep 300"))
+    first = ok(cli("inspect", "-f", "{{.State.StartedAt}}", name)).stdout.strip()
+    assert ok(cli("restart", "-t", "1", name, timeout=30)).stdout.strip() == name
+    wait_until(lambda: cli("logs", name).stdout == "boot\nboot\n", what="the second boot line")
+    state = ok(cli("inspect", "-f", "{{.State.Status}} {{.State.StartedAt}} {{.RestartCount}}", name)).stdout.split()
+    assert state[0] == "running" and state[1] > first
+    ok(cli("stop", "-t", "1", name, timeout=30))
+    assert ok(cli("start", name)).stdout.strip() == name
+    assert ok(cli("inspect", "-f", "{{.State.Running}}", name)).stdout.strip() == "true"
+    ok(cli("kill", name))
+
+
+def test_version_and_info(cli):
+    assert ok(cli("version", "--format", "{{.Server.APIVersion}}")).stdout.strip() == "1.41"
+    info = ok(cli("info", "--format", "{{.OSType}} {{.Driver}}")).stdout.split()
+    assert info[0] == "linux" and info[1]

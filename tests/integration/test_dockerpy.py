@@ -93,3 +93,27 @@ def test_image_tag_and_remove(dclient, track, token):
     with pytest.raises(docker.errors.ImageNotFound):
         dclient.images.get(ref)
     assert dclient.images.get("busybox").id == img.id
+
+
+def test_logs_follow_stream(dclient, track):
+    c = dclient.containers.run("busybox", ["sh", "-c", "for i in 1 2 3; do echo n$i; sleep 0.2; done"], detach=True)
+    track.container(c.id)
+    lines = list(c.logs(stream=True, follow=True))
+    assert b"".join(lines) == b"n1\nn2\nn3\n"
+    assert c.wait(timeout=30)["StatusCode"] == 0
+
+
+def test_image_save_and_load(dclient, track, token):
+    ref = track.image(f"tt{token}/pysave:1")
+    dclient.images.get("busybox").tag(f"tt{token}/pysave", "1")
+    data = b"".join(dclient.images.get(ref).save(named=ref))
+    dclient.images.remove(ref)
+    loaded = dclient.images.load(data)
+    assert len(loaded) == 1 and ref in loaded[0].tags      # busybox:latest names the same image
+    assert dclient.containers.run(ref, "echo loaded", remove=True) == b"loaded\n"
+
+
+def test_environment_and_user_through_the_sdk(dclient):
+    out = dclient.containers.run("busybox", ["sh", "-c", "echo $A; id -un; pwd"], environment=["A=b"],
+                                 user="nobody", working_dir="/home", remove=True)
+    assert out == b"b\nnobody\n/home\n"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from .conftest import CLI, CLI_NAMES, DOCKER, TUG
 from .helpers import HEX64, ok
 
 
@@ -77,3 +80,30 @@ def test_run_as_root_in_busybox(cli):
     p = ok(cli("run", "--rm", "busybox", "sh", "-c", "id; cat /etc/hostname >/dev/null && echo etc-ok"))
     assert p.stdout.splitlines()[0].startswith("uid=0(root) gid=0(root)")
     assert "etc-ok" in p.stdout
+
+
+def test_run_rm_removes_the_container(cli, new_name):
+    name = new_name("rm")
+    assert ok(cli("run", "--rm", "--name", name, "busybox", "sh", "-c", "exit 0")).stdout == ""
+    assert cli("inspect", name).returncode == 1
+    p = cli("run", "--rm", "--name", name, "busybox", "sh", "-c", "exit 6")
+    assert p.returncode == 6
+    assert cli("inspect", name).returncode == 1
+    assert name not in ok(cli("ps", "-a", "--format", "{{.Names}}")).stdout.split()
+
+
+@pytest.mark.parametrize("client", CLI_NAMES)
+def test_run_large_stdin_and_stdout(isolated_tugd, client):
+    """On a daemon of its own: a daemon that wedges on this must not take the other tests with it."""
+    cli = CLI(client, TUG if client == "tug" and isolated_tugd.target == "tugd" else DOCKER, isolated_tugd.env)
+    data = "0123456789abcdef" * 65536                      # 1 MiB, far more than a pipe holds
+    p = ok(cli("run", "--rm", "-i", "busybox", "wc", "-c", input=data, timeout=30))
+    assert p.stdout.strip() == str(len(data))
+    p = ok(cli("run", "--rm", "busybox", "sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' a", timeout=30))
+    assert p.stdout == "a" * 3000000
+
+
+def test_run_output_without_newline_and_binary(cli):
+    assert ok(cli("run", "--rm", "busybox", "printf", "abc")).stdout == "abc"
+    p = ok(cli("run", "--rm", "busybox", "printf", "\\000\\001\\377", text=False))
+    assert p.stdout == b"\x00\x01\xff"

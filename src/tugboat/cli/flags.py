@@ -196,13 +196,37 @@ def check_args(spec: Spec, args: list[str]) -> None:
                          prefixed=True)
 
 
+_ALIASES = {
+    "run": "container run", "create": "container create", "start": "container start",
+    "stop": "container stop", "kill": "container kill", "restart": "container restart",
+    "rm": "container rm, docker container remove", "wait": "container wait", "logs": "container logs",
+    "export": "container export", "ps": "container ls, docker container list, docker container ps",
+    "images": "image ls, docker image list", "rmi": "image rm, docker image remove", "tag": "image tag",
+    "import": "image import", "save": "image save", "load": "image load", "history": "image history",
+    "info": "system info",
+}
+_CANONICAL = {"ls": "ps", "list": "ps", "remove": "rm"}
+
+
+def aliases_of(path: str) -> str:
+    """cobra's "Aliases:" line, e.g. "docker container stop, docker stop"."""
+    group, _, name = path.rpartition(" ")
+    key = {"image ls": "images", "image list": "images", "image rm": "rmi", "image remove": "rmi",
+           "system info": "info"}.get(path) or _CANONICAL.get(name, name)
+    alias = _ALIASES.get(key)
+    if alias is None or (group and group not in alias and key not in ("images", "rmi", "info")):
+        return ""
+    return f"docker {alias}, docker {key}"
+
+
 def help_text(spec: Spec) -> str:
     """cobra's help layout: usage, description, aliases, aligned options."""
     out = [f"Usage:  {spec.usage}", ""]
     if spec.desc:
         out += [spec.desc, ""]
-    if spec.aliases:
-        out += ["Aliases:", "  " + spec.aliases.replace("docker ", f"{PROG} "), ""]
+    aliases = spec.aliases or aliases_of(spec.path)
+    if aliases:
+        out += ["Aliases:", "  " + aliases.replace("docker ", f"{PROG} "), ""]
     visible = [f for f in spec.flags if not f.hidden]
     if visible:
         out.append("Options:")

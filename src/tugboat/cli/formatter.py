@@ -66,8 +66,12 @@ def expand_format(fmt: str) -> tuple[bool, str]:
     return is_table, text
 
 
+PS_ERRORS = ("failed to parse template: ", "failed to execute template: ")
+IMAGE_ERRORS = ("template parsing error: ", "template parsing error: ")  # docker 28 images/history
+
+
 def render_rows(fmt: str, rows: Iterable[Any], titles: dict[str, str], out: Any = None,
-                probe: Any = None) -> None:
+                probe: Any = None, errors: tuple[str, str] = PS_ERRORS) -> None:
     """Write rows with `fmt` (already resolved from table/json/quiet defaults) to out.
 
     `probe` is an empty row the template is tried on first: docker does that (to see whether
@@ -77,13 +81,13 @@ def render_rows(fmt: str, rows: Iterable[Any], titles: dict[str, str], out: Any 
     try:
         tmpl = Template(text)
     except TemplateError as e:
-        raise FormatError(f"failed to parse template: {e}") from None
+        raise FormatError(f"{errors[0]}{e}") from None
     buf: list[str] = []
     if probe is not None:
         try:
             tmpl.execute(probe)
         except TemplateError as e:
-            raise FormatError(f"failed to execute template: {e}") from None
+            raise FormatError(f"{errors[1]}{e}") from None
     if is_table:
         try:
             buf.append(tmpl.execute(Header(titles)) + "\n")
@@ -93,7 +97,7 @@ def render_rows(fmt: str, rows: Iterable[Any], titles: dict[str, str], out: Any 
         for r in rows:
             buf.append(tmpl.execute(r) + "\n")
     except TemplateError as e:
-        raise FormatError(f"failed to execute template: {e}") from None
+        raise FormatError(f"{errors[1]}{e}") from None
     text_out = "".join(buf)
     if is_table:
         text_out = tabwrite(text_out)
@@ -197,7 +201,10 @@ class ContainerRow:
     def Status(self) -> str:
         return str(self.c.get("Status", ""))
 
+    size_used = False  # set when a template reads .Size: ps then asks the daemon for sizes
+
     def Size(self) -> str:
+        self.size_used = True
         if self.c.get("SizeRw") is None and self.c.get("SizeRootFs") is None:
             return "0B"
         srw = human_size(self.c.get("SizeRw") or 0)
@@ -238,7 +245,7 @@ class ContainerRow:
 IMAGE_TITLES = {
     "ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
     "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS",
-    "VirtualSize": "VIRTUAL SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
+    "VirtualSize": "SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
 }
 IMAGE_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 IMAGE_TABLE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
@@ -264,7 +271,7 @@ def split_repo_tag(ref: str) -> tuple[str, str]:
 
 
 class ImageRow:
-    go_type = "*formatter.ImageContext"
+    go_type = "*formatter.imageContext"
 
     def __init__(self, img: dict[str, Any], repo: str, tag: str, digest: str, trunc: bool = True,
                  now: float | None = None) -> None:

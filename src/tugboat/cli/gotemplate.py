@@ -48,6 +48,14 @@ class GoMap(dict):
     """A dict that is a Go map (Labels, Networks...): a missing key is <no value>, not an error."""
 
 
+class Struct(dict):
+    """A dict standing for a Go struct whose Go field names differ from its JSON keys
+    (`.Server.APIVersion` is the `ApiVersion` key): `aliases` maps field name -> key."""
+
+    aliases: dict[str, str] = {}
+    go_type = ""  # if set, a missing key is Go's "can't evaluate field X in type <go_type>"
+
+
 class NilList(list):
     """A JSON null where Go has a nil slice: prints `[]`, `json` gives `null`."""
 
@@ -111,6 +119,8 @@ def _unwrap_nil(v: Any) -> Any:
         return None
     if isinstance(v, NoValue):
         return None
+    if isinstance(v, GoMap):  # Go marshals map keys sorted
+        return {k: _unwrap_nil(v[k]) for k in sorted(v)}
     if isinstance(v, dict):
         return {k: _unwrap_nil(x) for k, x in v.items()}
     if isinstance(v, list):
@@ -121,10 +131,12 @@ def _unwrap_nil(v: Any) -> Any:
 
 
 def go_json(v: Any) -> str:
-    """docker's `json` func: encoding/json (sorted map keys, no HTML escaping), no trailing newline.
+    """docker's `json` func: encoding/json (no HTML escaping), no trailing newline.
 
-    Row contexts (ps/images) marshal themselves with json.Marshal, which does escape <, > and &."""
-    text = json.dumps(_unwrap_nil(v), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    Key order is kept: the daemon's JSON already has Go's order (struct fields in declaration
+    order, map keys sorted). Row contexts (ps/images) marshal themselves with json.Marshal, which
+    does escape <, > and &."""
+    text = json.dumps(_unwrap_nil(v), separators=(",", ":"), ensure_ascii=False)
     if hasattr(v, "to_json"):
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text
@@ -606,7 +618,8 @@ class Template:
         elif v is None or isinstance(v, NoValue):
             pairs = []
         else:
-            raise self._err(n.pipe, f"range can't iterate over {go_str(v)}")
+            at = n.pipe.cmds[0].args[0] if n.pipe.cmds and n.pipe.cmds[0].args else n.pipe
+            raise self._err(at, f"range can't iterate over {go_str(v)}")
         if not pairs:
             if n.other is not None:
                 self._run(n.other, dot, scope, out)
@@ -697,8 +710,12 @@ class Template:
                     raise self._err(node, f"{name} is not a method but has arguments")
                 if name in v:
                     v = _wrap(name, v[name])
+                elif isinstance(v, Struct) and v.aliases.get(name) in v:
+                    v = _wrap(name, v[v.aliases[name]])
                 elif isinstance(v, GoMap):
                     v = NO_VALUE
+                elif isinstance(v, Struct) and v.go_type:
+                    raise self._err(node, f"can't evaluate field {name} in type {v.go_type}")
                 else:
                     raise self._err(node, f'map has no entry for key "{name}"')
             elif v is None or isinstance(v, NoValue):

@@ -36,7 +36,7 @@ class ContainerIndex(Generic[T]):
             if ref in self._by_id:
                 return self._by_id[ref]
             cid = self._names.get(ref if ref.startswith("/") else "/" + ref)
-            if cid is not None:
+            if cid is not None and cid in self._by_id:   # not yet added: still being created
                 return self._by_id[cid]
             matches = [i for i in self._by_id if i.startswith(ref)]
             if len(matches) > 1:

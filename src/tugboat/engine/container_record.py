@@ -16,7 +16,7 @@ from pathlib import Path
 from tugboat.api.timefmt import rfc3339nano
 from tugboat.engine.container_mounts import mount_points
 from tugboat.engine.container_state import State
-from tugboat.errors import InvalidArgument, TugboatError
+from tugboat.errors import InvalidArgument, NotImplementedYet, TugboatError
 from tugboat.store.atomic import read_json, write_atomic, write_json
 
 RECORD_FILE = "config.v2.json"
@@ -28,6 +28,11 @@ _CONFIG_KEYS = ("Hostname", "Domainname", "User", "AttachStdin", "AttachStdout",
 # Go's `omitempty` fields of container.Config: absent from inspect unless set.
 _OMIT_EMPTY = {"ExposedPorts", "Healthcheck", "ArgsEscaped", "NetworkDisabled", "MacAddress",
                "StopSignal", "StopTimeout", "Shell"}
+
+# The monitor always writes the json-file log; "local" reads the same way here, "none" is not readable.
+LOG_DRIVERS = ("json-file", "local", "none")
+_UNSUPPORTED_LOG_DRIVERS = ("syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs",
+                            "gcplogs", "logentries")
 
 MASKED_PATHS = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
@@ -74,8 +79,13 @@ def build_host_config(given: dict | None) -> dict:
         hc["LogConfig"] = {"Type": "json-file", "Config": (hc.get("LogConfig") or {}).get("Config") or {}}
     elif hc["LogConfig"].get("Config") is None:
         hc["LogConfig"]["Config"] = {}
-    if hc["LogConfig"]["Type"] != "json-file":
-        raise InvalidArgument(f'logger: no log driver named \'{hc["LogConfig"]["Type"]}\' is registered')
+    driver = hc["LogConfig"]["Type"]
+    if driver in _UNSUPPORTED_LOG_DRIVERS:
+        raise NotImplementedYet(f"logging driver {driver} is not supported yet")
+    if driver not in LOG_DRIVERS:
+        raise InvalidArgument(f'error looking up logging plugin {driver}: plugin "{driver}" not found')
+    if 0 < int(hc.get("Memory") or 0) < 6 * 1024 * 1024:
+        raise InvalidArgument("Minimum memory limit allowed is 6MB")
     rp = hc.get("RestartPolicy") or {}
     hc["RestartPolicy"] = {"Name": rp.get("Name") or "", "MaximumRetryCount": rp.get("MaximumRetryCount") or 0}
     if hc["RestartPolicy"]["Name"] not in ("", "no", "always", "unless-stopped", "on-failure"):
@@ -117,7 +127,7 @@ def merge_config(user: dict, image: dict | None) -> dict:
         for p in img["ExposedPorts"]:
             c["ExposedPorts"].setdefault(p, {})
     if not c.get("Env"):
-        c["Env"] = list(img.get("Env") or [])
+        c["Env"] = list(img["Env"]) if img.get("Env") else None
     else:
         keys = {_env_key(e) for e in c["Env"]}
         c["Env"] = list(c["Env"]) + [e for e in img.get("Env") or [] if _env_key(e) not in keys]
@@ -204,6 +214,7 @@ class ContainerRecord:
     restart_count: int = 0
     has_been_started: bool = False
     rw_parent: str | None = None  # chain ID the RW layer sits on (image size for SizeRootFs)
+    manually_stopped: bool = False  # stopped/killed through the API: no policy restart
 
     @property
     def short_id(self) -> str:
@@ -231,7 +242,7 @@ class ContainerRecord:
             "Image": self.image_id, "Driver": self.driver, "State": self.state.to_json(),
             "NetworkingConfig": self.networking_config, "MonitorRef": self.monitor,
             "RestartCount": self.restart_count, "HasBeenStartedBefore": self.has_been_started,
-            "RWParent": self.rw_parent,
+            "RWParent": self.rw_parent, "HasBeenManuallyStopped": self.manually_stopped,
         }
 
     @classmethod
@@ -242,7 +253,8 @@ class ContainerRecord:
                    directory=directory, driver=d.get("Driver", ""), state=State.from_json(d.get("State") or {}),
                    networking_config=d.get("NetworkingConfig"), monitor=d.get("MonitorRef"),
                    restart_count=int(d.get("RestartCount") or 0),
-                   has_been_started=bool(d.get("HasBeenStartedBefore")), rw_parent=d.get("RWParent"))
+                   has_been_started=bool(d.get("HasBeenStartedBefore")), rw_parent=d.get("RWParent"),
+                   manually_stopped=bool(d.get("HasBeenManuallyStopped")))
 
     def save(self) -> None:
         write_json(self.directory / RECORD_FILE, self.to_json())
@@ -363,10 +375,23 @@ def resolv_content(host_text: str, dns: list[str] | None = None, search: list[st
 
 
 def write_etc_files(rec: ContainerRecord) -> None:
+    """hostname, hosts and resolv.conf for the container's /etc.  With --network host the
+    container sees the host's own hosts file and (unfiltered) resolv.conf, as with dockerd."""
     hostname = rec.config.get("Hostname") or rec.short_id
     hc = rec.host_config
+    host_net = hc.get("NetworkMode") == "host"
     write_atomic(rec.etc_path("hostname"), (hostname + "\n").encode(), 0o644)
-    write_atomic(rec.etc_path("hosts"), hosts_content(hostname, None, hc.get("ExtraHosts")).encode(), 0o644)
-    write_atomic(rec.etc_path("resolv.conf"),
-                 resolv_content(host_resolv_conf(), hc.get("Dns"), hc.get("DnsSearch"),
-                                hc.get("DnsOptions")).encode(), 0o644)
+    if host_net:
+        try:
+            hosts = Path("/etc/hosts").read_text()
+        except OSError:
+            hosts = HOSTS_HEADER
+        hosts += "".join(hosts_content("", None, hc.get("ExtraHosts"))[len(HOSTS_HEADER):])
+    else:
+        hosts = hosts_content(hostname, None, hc.get("ExtraHosts"))
+    write_atomic(rec.etc_path("hosts"), hosts.encode(), 0o644)
+    if host_net and not (hc.get("Dns") or hc.get("DnsSearch") or hc.get("DnsOptions")):
+        resolv = host_resolv_conf() or "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+    else:
+        resolv = resolv_content(host_resolv_conf(), hc.get("Dns"), hc.get("DnsSearch"), hc.get("DnsOptions"))
+    write_atomic(rec.etc_path("resolv.conf"), resolv.encode(), 0o644)

@@ -19,6 +19,7 @@ import functools
 import logging
 import shutil
 import signal as _signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tugboat.api.timefmt import now_ns
 from tugboat.engine import container_list
+from tugboat.engine.container_extras import ContainerExtras
 from tugboat.engine.container_index import ContainerIndex
 from tugboat.engine.container_logs import LogEntry, read_log
 from tugboat.engine.container_mounts import mount_points, prepare_sources
@@ -39,7 +41,9 @@ from tugboat.engine.container_record import (
     merge_config,
     write_etc_files,
 )
-from tugboat.engine.container_state import CREATED, EXITED, PAUSED, REMOVING, RUNNING, State
+from tugboat.engine.container_restart import next_delay, should_restart
+from tugboat.engine.container_restore import ContainerRestore
+from tugboat.engine.container_state import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING
 from tugboat.engine.container_streams import (
     CONDITIONS,
     NOT_RUNNING,
@@ -56,7 +60,6 @@ from tugboat.errors import (
     TugboatError,
 )
 from tugboat.runtime.types import MonitorRef, ProcessSpec, StartRequest
-from tugboat.store.atomic import remove_tmp_files
 
 if TYPE_CHECKING:
     from tugboat.engine.images import ImageService
@@ -84,11 +87,13 @@ class _Container:
         self.waiters: list[ContainerWaiter] = []
         self.attaches: list[ContainerAttach] = []
         self.stopped = threading.Event()   # set whenever the container is not running
+        self.restart_delay = 0.0           # restart-policy backoff (seconds), in memory like dockerd
+        self.restart_canceled = False      # stopped/killed with its stop signal or SIGKILL
         if not rec.state.running:
             self.stopped.set()
 
 
-class ContainerService:
+class ContainerService(ContainerRestore, ContainerExtras):
     """See module docstring. ``ref`` everywhere is a full ID, a unique ID prefix or a
     name (with or without a leading "/")."""
 
@@ -101,6 +106,7 @@ class ContainerService:
         self._runtime = runtime
         self._index: ContainerIndex[_Container] = ContainerIndex()
         self._create_lock = threading.Lock()   # name generation + reservation
+        self._container_class = _Container
 
     # --- lookup -------------------------------------------------------------------------------
     def _get(self, ref: str) -> _Container:
@@ -119,8 +125,8 @@ class ContainerService:
         host_config = build_host_config(body.get("HostConfig"))
         mount_points(host_config)   # validate now: a bad -v fails `docker create`
         image_ref = user.get("Image") or ""
-        if not image_ref:
-            raise InvalidArgument("No image was specified")  # TODO(dockerd): check wording
+        if not image_ref:   # dockerd creates an image-less container that cannot run; refuse early
+            raise InvalidArgument("no image specified")
         image = self._images.resolve(image_ref)
         config = merge_config(user, (image.config or {}).get("config") or {})
         wd = config.get("WorkingDir") or ""
@@ -134,7 +140,7 @@ class ContainerService:
             raise InvalidArgument("No command specified")
         cid = new_id()
         if not config.get("Hostname"):
-            config["Hostname"] = cid[:12]
+            config["Hostname"] = socket.gethostname() if host_config["NetworkMode"] == "host" else cid[:12]
         with self._create_lock:
             if name:
                 full_name = normalize(name)
@@ -180,14 +186,26 @@ class ContainerService:
                 raise NotModified("Container already started")
             if rec.state.status == REMOVING:
                 raise Conflict("container is marked for removal and cannot be started")
+            rec.manually_stopped, rec.restart_count = False, 0
+            c.restart_delay, c.restart_canceled = 0.0, False
+            self._start_locked(c)
+
+    def _start_locked(self, c: _Container) -> None:
+        """Start a created, exited or restarting container; the caller holds c.lock."""
+        with c.lock:
+            rec = c.rec
             argv = command_of(rec.config)
             if not argv:
                 raise InvalidArgument("No command specified")
-            req = self._start_request(rec, argv)
+            try:
+                req = self._start_request(rec, argv)
+            except TugboatError as e:
+                raise self._failed_start(c, e, from_runtime=False) from e
             try:
                 started = self._runtime.create(req)
-            except TugboatError as e:
-                raise self._failed_start(c, e) from e
+            except Exception as e:
+                err = e if isinstance(e, TugboatError) else TugboatError(str(e))
+                raise self._failed_start(c, err) from e
             st = rec.state
             st.transition(RUNNING)
             st.pid, st.started_at_ns, st.exit_code, st.error, st.oom_killed = \
@@ -235,20 +253,42 @@ class ContainerService:
         proc = ProcessSpec(args=argv, env=process_env(cfg), cwd=cfg.get("WorkingDir") or "/",
                            user=cfg.get("User") or "", tty=bool(cfg.get("Tty")),
                            open_stdin=bool(cfg.get("OpenStdin")), stdin_once=bool(cfg.get("StdinOnce")))
+        netns, etc = self._network_of(rec)
         return StartRequest(
             id=rec.id, rootfs_mounts=list(self._layers.rw_mounts(rec.id)), process=proc,
             hostname=cfg.get("Hostname") or rec.short_id, domainname=cfg.get("Domainname") or "",
-            host_config=rec.host_config, labels=dict(cfg.get("Labels") or {}),
-            etc_files={"/etc/hosts": rec.etc_path("hosts"), "/etc/hostname": rec.etc_path("hostname"),
-                       "/etc/resolv.conf": rec.etc_path("resolv.conf")},
+            host_config=rec.host_config, labels=dict(cfg.get("Labels") or {}), etc_files=etc,
             log_path=rec.log_path, state_dir=rec.state_dir,
-            stop_signal=cfg.get("StopSignal") or "SIGTERM", netns_path=None,
+            stop_signal=cfg.get("StopSignal") or "SIGTERM", netns_path=netns,
             extra_mounts=[mp.to_oci() for mp in points])
 
-    def _failed_start(self, c: _Container, err: TugboatError) -> TugboatError:
-        """dockerd: the container stays "created" (or "exited"), with Error and ExitCode set."""
+    def _network_of(self, rec: ContainerRecord) -> tuple[str | None, dict[str, Path]]:
+        """(netns_path, /etc files): "host" shares the host's namespace, "container:<ref>" joins a
+        running container's (and uses its hosts and resolv.conf); anything else gets a new netns."""
+        etc = {"/etc/hosts": rec.etc_path("hosts"), "/etc/hostname": rec.etc_path("hostname"),
+               "/etc/resolv.conf": rec.etc_path("resolv.conf")}
+        mode = rec.host_config.get("NetworkMode") or "default"
+        if mode == "host":
+            return "host", etc
+        if mode.startswith("container:"):
+            other = self._get(mode.split(":", 1)[1])
+            if other.rec.id == rec.id:
+                raise InvalidArgument("cannot join own network")
+            if not other.rec.state.running or not other.rec.state.pid:
+                raise Conflict(f"cannot join network of a non running container: {other.rec.id}")
+            etc["/etc/hosts"] = other.rec.etc_path("hosts")
+            etc["/etc/resolv.conf"] = other.rec.etc_path("resolv.conf")
+            return f"/proc/{other.rec.state.pid}/ns/net", etc
+        return None, etc
+
+    def _failed_start(self, c: _Container, err: TugboatError, from_runtime: bool = True) -> TugboatError:
+        """dockerd: the container stays "created" (or "exited"), with Error and ExitCode set,
+        and an AutoRemove container is removed (so `docker run --rm` waiting for "removed" ends)."""
         rec = c.rec
-        code, message, cls = start_error(err.message)
+        if from_runtime:
+            code, message, cls = start_error(err.message)
+        else:
+            code, message, cls = 128, err.message, type(err)
         rec.state.exit_code, rec.state.error = code, message
         rec.save()
         try:
@@ -270,14 +310,24 @@ class ContainerService:
             if not rec.state.running:
                 return
             st = rec.state
-            st.transition(EXITED)
-            st.pid, st.exit_code = 0, int(status.exit_code)
+            exit_code = int(status.exit_code)
+            restart = not c.restart_canceled and should_restart(
+                rec.host_config.get("RestartPolicy"), exit_code, rec.restart_count, rec.manually_stopped)
+            st.transition(RESTARTING if restart else EXITED)
+            st.pid, st.exit_code = 0, exit_code
             st.finished_at_ns = int(status.finished_at_ns or now_ns())
             st.oom_killed = bool(getattr(status, "oom_killed", False))
             st.error = getattr(status, "error", "") or ""
             rec.monitor = None
+            if restart:
+                rec.restart_count += 1
+                c.restart_delay = next_delay(c.restart_delay, st.finished_at_ns - st.started_at_ns)
+                timer = threading.Timer(c.restart_delay, self._restart_now, args=(c,))
+                timer.daemon = True
+                timer.start()
+            else:
+                c.stopped.set()
             rec.save()   # the runtime's watcher has already cleaned up (runc delete, unmount)
-            c.stopped.set()
             keep = []
             for w in c.waiters:
                 if w.condition == REMOVED:
@@ -287,6 +337,29 @@ class ContainerService:
             c.waiters = keep
         if rec.auto_remove:
             self._auto_remove(c)
+
+    def _restart_now(self, c: _Container) -> None:
+        """The restart policy's delayed start; a stop or remove meanwhile cancels it."""
+        with c.lock:
+            if c.rec.state.status != RESTARTING or not self._index.has_id(c.rec.id):
+                return
+            try:
+                self._start_locked(c)
+            except Exception as e:  # noqa: BLE001 - recorded in State.Error, as dockerd does
+                log.warning("restarting %s: %s", c.rec.id, e)
+                self._cancel_restart(c, error=str(e))
+
+    def _cancel_restart(self, c: _Container, error: str | None = None) -> None:
+        st = c.rec.state
+        if st.status == RESTARTING:
+            st.transition(EXITED)
+            if error is not None:
+                st.error = error
+            c.rec.save()
+            c.stopped.set()
+            for w in [w for w in c.waiters if w.condition != REMOVED]:
+                w.release(st.exit_code, st.error)
+            c.waiters = [w for w in c.waiters if w.condition == REMOVED]
 
     def _auto_remove(self, c: _Container) -> None:
         try:
@@ -302,6 +375,11 @@ class ContainerService:
         with c.lock:
             if not c.rec.state.running:
                 raise NotModified("Container already stopped")
+            c.rec.manually_stopped, c.restart_canceled = True, True
+            c.rec.save()
+            if c.rec.state.status == RESTARTING:
+                self._cancel_restart(c)
+                return
             cfg = c.rec.config
             sig = parse_signal(signal or cfg.get("StopSignal") or "SIGTERM")
             if timeout is None:
@@ -340,6 +418,14 @@ class ContainerService:
             not_running = Conflict(f"Cannot kill container: {ref}: Container {c.rec.id} is not running")
             if not c.rec.state.running:
                 raise not_running
+            if c.rec.state.status == RESTARTING:
+                raise Conflict(f"Cannot kill container: {ref}: Container {c.rec.id} is restarting, "
+                               "wait until the container is running")
+            c.rec.manually_stopped = True
+            c.rec.save()
+            stop_sig = parse_signal(c.rec.config.get("StopSignal") or "SIGTERM")
+            if sig in (stop_sig, _signal.SIGKILL):
+                c.restart_canceled = True   # moby's ExitOnNext
             try:
                 self._runtime.signal(c.rec.id, sig)
             except (Conflict, NotFound) as e:   # exited a moment ago
@@ -417,10 +503,16 @@ class ContainerService:
                 raise NotFound(f"No such container: {ref or rec.id}")
             if rec.state.status == REMOVING:
                 raise Conflict(f"removal of container {ref or rec.id} is already in progress")
+            if rec.state.status == RESTARTING:
+                if not force:
+                    raise Conflict(f"You cannot remove a restarting container {rec.id}. Stop the "
+                                   "container before attempting removal or force remove")
+                self._cancel_restart(c)
             if rec.state.running:
                 if not force:
                     raise Conflict(f"You cannot remove a running container {rec.id}. Stop the "
                                    "container before attempting removal or force remove")
+                rec.manually_stopped, c.restart_canceled = True, True
                 self._signal(c, _signal.SIGKILL)
         if force and not c.stopped.wait(KILL_WAIT_SECONDS):
             raise TugboatError(f"Could not kill running container {rec.id}, cannot remove")
@@ -464,7 +556,7 @@ class ContainerService:
             return self._get(ref).rec
 
         recs = container_list.select(records, all, limit, filters, lookup, self._image_id_of)
-        return [container_list.summary(r, self._sizes(r) if size else None) for r in recs]
+        return [container_list.summary(r, self._sizes(r, omit_empty=True) if size else None) for r in recs]
 
     def _image_id_of(self, ref: str) -> str | None:
         try:
@@ -472,7 +564,7 @@ class ContainerService:
         except NotFound:
             return None
 
-    def _sizes(self, rec: ContainerRecord) -> dict:
+    def _sizes(self, rec: ContainerRecord, omit_empty: bool = False) -> dict:
         try:
             rw = int(self._layers.rw_size(rec.id))
         except Exception:  # noqa: BLE001 - sizes are informational
@@ -483,7 +575,9 @@ class ContainerService:
                 base = sum(int(layer.size or 0) for layer in self._layers.chain(rec.rw_parent))
             except Exception:  # noqa: BLE001
                 base = 0
-        return {"SizeRw": rw, "SizeRootFs": rw + base}
+        sizes = {"SizeRw": rw, "SizeRootFs": rw + base}
+        # ContainerSummary's sizes are plain omitempty ints; inspect's are pointers (always shown).
+        return {k: v for k, v in sizes.items() if v} if omit_empty else sizes
 
     def _graph_driver(self, rec: ContainerRecord) -> dict:
         data: dict | None = None
@@ -509,8 +603,8 @@ class ContainerService:
         """Returns (tty, entries)."""
         c = self._get(ref)
         rec = c.rec
-        if rec.host_config.get("LogConfig", {}).get("Type", "json-file") != "json-file":
-            raise InvalidArgument("configured logging driver does not support reading")
+        if (rec.host_config.get("LogConfig") or {}).get("Type") == "none":
+            raise NotImplementedYet("configured logging driver does not support reading")
         entries = read_log(rec.log_path, stdout, stderr, follow, since_ns, until_ns, tail,
                            is_running=lambda: c.rec.state.running)
         return bool(rec.config.get("Tty")), entries
@@ -559,70 +653,6 @@ class ContainerService:
         return stream()
 
     # --- daemon lifecycle ---------------------------------------------------------------------
-    def restore(self) -> None:
-        """Load every record; re-adopt live containers, record exits that happened while
-        tugd was down, finish interrupted removals, remove exited AutoRemove containers."""
-        loaded: list[_Container] = []
-        for d in sorted(self._root.iterdir()) if self._root.exists() else []:
-            if not d.is_dir() or self._index.has_id(d.name):
-                continue
-            remove_tmp_files(d)
-            try:
-                rec = ContainerRecord.load(d)
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                log.error("skipping unreadable container record %s: %s", d, e)
-                continue
-            if rec is None:
-                continue
-            c = _Container(rec)
-            try:
-                self._index.reserve(rec.name, rec.id)
-            except Conflict:
-                log.error("container %s: name %s is taken, skipping", rec.id, rec.name)
-                continue
-            self._index.add(rec.id, c)
-            loaded.append(c)
-        for c in loaded:
-            rec = c.rec
-            if rec.state.running:
-                ref = MonitorRef(**rec.monitor) if rec.monitor else None
-                alive = False
-                try:
-                    alive = ref is not None and self._runtime.is_alive(ref)
-                except Exception as e:  # noqa: BLE001
-                    log.warning("checking monitor of %s: %s", rec.id, e)
-                if alive and ref is not None:
-                    c.stopped.clear()
-                    self._runtime.watch(rec.id, ref, rec.state_dir, functools.partial(self._on_exit, c))
-                    continue
-                status = None
-                try:
-                    status = self._runtime.read_exit(rec.state_dir)
-                except Exception as e:  # noqa: BLE001
-                    log.warning("reading exit status of %s: %s", rec.id, e)
-                with c.lock:
-                    st = rec.state
-                    st.transition(EXITED)
-                    st.pid = 0
-                    st.exit_code = int(status.exit_code) if status else 255
-                    st.finished_at_ns = int(status.finished_at_ns) if status else now_ns()
-                    st.oom_killed = bool(status.oom_killed) if status else False
-                    st.error = (status.error if status else "") or ""
-                    rec.monitor = None
-                    rec.save()
-                    c.stopped.set()
-                try:
-                    self._runtime.cleanup(rec.id)
-                except Exception as e:  # noqa: BLE001
-                    log.warning("cleanup of %s: %s", rec.id, e)
-            if rec.state.status == REMOVING or (rec.auto_remove and not rec.state.running):
-                with c.lock:
-                    rec.state = State(**{**rec.state.to_json(), "status": REMOVING})
-                    try:
-                        self._finish_remove(c)
-                    except TugboatError as e:
-                        log.error("removing %s: %s", rec.id, e)
-
     def shutdown(self) -> None:
         """Stop watching; the containers and their monitors keep running."""
         try:

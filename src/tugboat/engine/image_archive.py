@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from tugboat.engine.image_config import chain_ids, go_json, sha256_id, v1_image, v1_layer_id
+from tugboat.engine.image_config import chain_ids, go_json, sha256_id, v1_image, v1_layer_id, validate_config
 from tugboat.engine.reference import Reference, parse, short_id
 from tugboat.errors import InvalidArgument, TugboatError
 
@@ -66,8 +66,10 @@ def _mtime(created: str | None) -> int:
 class SaveSession:
     """Collects the images of one ``save`` call, spools their layers, streams the tar."""
 
-    def __init__(self, layers: Any, get_config: Callable[[str], dict], get_raw: Callable[[str], bytes]) -> None:
+    def __init__(self, layers: Any, get_config: Callable[[str], dict], get_raw: Callable[[str], bytes],
+                 work_dir: Path | None = None) -> None:
         self.layers, self._get_config, self._get_raw = layers, get_config, get_raw
+        self._work_dir = work_dir
         self._files: dict[str, tuple[int, bytes | IO[bytes], int, bytes, str]] = {}
         self._spool: dict[str, str] = {}                  # diff_id -> first layer.tar path
         self._pending: list[tuple[str, str, int]] = []    # (layer.tar path, chain id, mtime)
@@ -122,7 +124,7 @@ class SaveSession:
     def spool(self) -> None:
         """Copy each distinct layer tar to a temporary file (its size goes in the header)."""
         for tar_name, chain, created in self._pending:
-            f = tempfile.TemporaryFile(prefix="tugboat-save-")
+            f = tempfile.TemporaryFile(prefix="save-", dir=self._work_dir)
             self._temps.append(f)
             size = 0
             for chunk in self.layers.tar(chain):
@@ -176,9 +178,16 @@ def _clean(name: str) -> str:
 class _Unpacked:
     """An archive unpacked into a private directory; links resolved inside it."""
 
-    def __init__(self, stream: BinaryIO) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="tugboat-load-"))
+    def __init__(self, stream: BinaryIO, work_dir: Path | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="load-", dir=work_dir))
         self.links: dict[str, str] = {}
+        try:
+            self._unpack(stream)
+        except BaseException:
+            self.close()
+            raise
+
+    def _unpack(self, stream: BinaryIO) -> None:
         try:
             tf = tarfile.open(fileobj=stream, mode="r|*")
         except tarfile.TarError as e:
@@ -264,7 +273,7 @@ class Loader:
         self._archive: _Unpacked | None = None
 
     def load(self, stream: BinaryIO) -> Iterator[dict]:
-        self._archive = arc = _Unpacked(stream)
+        self._archive = arc = _Unpacked(stream, self.svc.work_dir)
         if arc.exists("manifest.json"):
             manifest = arc.json("manifest.json")
             if not isinstance(manifest, list) or not all(isinstance(m, dict) for m in manifest):
@@ -289,8 +298,10 @@ class Loader:
                 cfg = json.loads(raw)
             except ValueError as e:
                 raise InvalidArgument(f"invalid image archive: {config_name}: {e}") from None
-            if not isinstance(cfg, dict) or not isinstance(cfg.get("rootfs"), dict):
-                raise InvalidArgument(f"invalid image archive: {config_name} is not an image config")
+            try:
+                validate_config(cfg)
+            except ValueError as e:
+                raise InvalidArgument(f"invalid image archive: {config_name}: {e}") from None
             if cfg.get("os", "linux") not in ("", "linux"):
                 raise InvalidArgument(f"cannot load {cfg.get('os')} image on linux")
             diff_ids = cfg["rootfs"].get("diff_ids") or []

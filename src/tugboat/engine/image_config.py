@@ -137,3 +137,53 @@ def chain_ids(diff_ids: list[str]) -> list[str]:
     for d in diff_ids:
         out.append(d if not out else sha256_id(f"{out[-1]} {d}".encode()))
     return out
+
+
+def validate_config(cfg: Any) -> None:
+    """Reject configs whose fields have the wrong types (dockerd's json.Unmarshal into
+    image.Image would fail on them), so one odd image cannot break listing later."""
+    from tugboat.api.timefmt import parse_rfc3339
+    from tugboat.engine.reference import is_digest
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"invalid image config: {what}")
+
+    if not isinstance(cfg, dict):
+        raise bad("not a JSON object")
+    rootfs = cfg.get("rootfs")
+    if not isinstance(rootfs, dict) or not isinstance(rootfs.get("diff_ids") or [], list):
+        raise bad("rootfs.diff_ids must be a list")
+    for d in rootfs.get("diff_ids") or []:
+        if not isinstance(d, str) or not is_digest(d):
+            raise bad(f"invalid diff ID {d!r}")
+    for key in ("created",):
+        if cfg.get(key) is not None:
+            if not isinstance(cfg[key], str):
+                raise bad(f"{key} must be a string")
+            try:
+                parse_rfc3339(cfg[key])
+            except ValueError:
+                raise bad(f"{key} is not an RFC 3339 time: {cfg[key]!r}") from None
+    for key in ("config", "container_config"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], dict):
+            raise bad(f"{key} must be an object")
+    for key in ("architecture", "os", "comment", "author", "docker_version", "container", "parent", "variant"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], str):
+            raise bad(f"{key} must be a string")
+    history = cfg.get("history")
+    if history is not None:
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise bad("history must be a list of objects")
+        for h in history:
+            if h.get("created") is not None:
+                if not isinstance(h["created"], str):
+                    raise bad("history created must be a string")
+                try:
+                    parse_rfc3339(h["created"])
+                except ValueError:
+                    raise bad(f"history created is not an RFC 3339 time: {h['created']!r}") from None
+    inner = cfg.get("config") or {}
+    labels = inner.get("Labels")
+    if labels is not None and (not isinstance(labels, dict)
+                               or not all(isinstance(v, str) for v in labels.values())):
+        raise bad("config.Labels must map strings to strings")

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
-from tugboat.api.timefmt import now_ns, parse_rfc3339, rfc3339nano
+from tugboat.api.timefmt import now_ns, parse_rfc3339, parse_since, rfc3339nano
 from tugboat.api.version import ENGINE_VERSION
 from tugboat.engine import image_archive, image_delete
 from tugboat.engine.image_changes import apply_changes
@@ -38,7 +40,7 @@ from tugboat.engine.reference import (
     parse_any_reference,
     parse_normalized_named,
 )
-from tugboat.errors import InvalidArgument, NotFound, TugboatError
+from tugboat.errors import Conflict, InvalidArgument, NotFound, TugboatError
 
 Items = list[dict[str, Any]]
 Strs = list[str]
@@ -74,6 +76,14 @@ class ImageService:
         self._in_use = in_use or (lambda _id: [])
         self._running = running or (lambda _id: [])
         self.lock = threading.RLock()
+        self._prune_gate = threading.Lock()
+        # load/save scratch space next to the image store (same filesystem as the data,
+        # and emptied here, so a crash in the middle of a load leaves nothing behind)
+        root = getattr(image_store, "root", None)
+        self.work_dir: Path | None = Path(root) / "tmp" if root else None
+        if self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # ---- lookups -------------------------------------------------------------------
 
@@ -140,11 +150,6 @@ class ImageService:
             return 0
         return sum(int(layer.size) for layer in self.layers.chain(top))
 
-    @staticmethod
-    def _created_s(cfg: dict[str, Any]) -> int:
-        created = cfg.get("created")
-        return parse_rfc3339(created) // 1_000_000_000 if created else -62135596800
-
     # ---- list / inspect / history --------------------------------------------------
 
     def list(self, all: bool = False, filters: dict[str, list[str]] | None = None,
@@ -173,14 +178,17 @@ class ImageService:
         parents = {i: self.store.get_parent(i) for i in ids}
         has_children = {p for p in parents.values() if p}
         out: Items = []
+        created_ns: dict[str, int] = {}
         for image_id in ids:
             if dangling_only and image_id in has_children:
                 continue
             try:
                 cfg = self._config(image_id)
+                created = self._created_ns_cfg(cfg)
             except (NotFound, FileNotFoundError):
                 continue  # deleted meanwhile
-            created = self._created_ns_cfg(cfg)
+            except (ValueError, TypeError, AttributeError):
+                continue  # an unreadable config must not break the whole listing
             if before is not None and created >= before:
                 continue
             if since is not None and created <= since:
@@ -222,8 +230,11 @@ class ImageService:
                     continue
             elif dangling_only and tags:
                 continue
+            created_ns[image_id] = created
             out.append(summary)
-        out.sort(key=lambda s: (s["Created"], s["Id"]), reverse=True)
+        # dockerd sorts by Created seconds only (ties in arbitrary order); the full
+        # timestamp keeps "newest first" true within a second too.
+        out.sort(key=lambda s: (created_ns[s["Id"]], s["Id"]), reverse=True)
         return out
 
     def _created_ns_cfg(self, cfg: dict[str, Any]) -> int:
@@ -249,8 +260,7 @@ class ImageService:
         last = self.store.get_meta(image_id, "lastUpdated")
         if isinstance(last, bytes):
             last = last.decode()
-        meta = getattr(self.layers, "metadata", None)
-        data = meta(top) if (meta and top) else None
+        data = self._graph_data(top)
         out: dict[str, Any] = {
             "Id": image_id,
             "RepoTags": [r.familiar() for r in refs if r.is_tagged],
@@ -281,6 +291,20 @@ class ImageService:
         if diff_ids:
             out["RootFS"]["Layers"] = list(diff_ids)
         return out
+
+    def _graph_data(self, top: str | None) -> dict[str, str] | None:
+        """GraphDriver.Data: overlay2 shows the layer directories (dockerd also names
+        merged/work directories, which image layers of this store do not have); vfs: null."""
+        if not top or self.layers.driver_name != "overlay2" or not hasattr(self.layers, "layer_path"):
+            return None
+        try:
+            dirs = [str(self.layers.layer_path(layer.chain_id)) for layer in reversed(self.layers.chain(top))]
+        except NotFound:
+            return None
+        data = {"UpperDir": dirs[0]}
+        if len(dirs) > 1:
+            data["LowerDir"] = ":".join(dirs[1:])
+        return data
 
     def history(self, ref: str) -> Items:
         """GET /images/{name}/history: newest first; IDs only where a local image is."""
@@ -380,10 +404,12 @@ class ImageService:
 
     def import_image(self, stream: BinaryIO, repo: str | None, tag: str | None,
                      changes: Strs, message: str = "") -> Iterator[dict]:
-        """POST /images/create?fromSrc=-: a root filesystem tar becomes a one-layer image.
+        """POST /images/create?fromSrc=-: a root filesystem tar (plain, gzip, bzip2 or xz)
+        becomes a one-layer image, configured by Dockerfile ``changes``.
 
-        Validation happens before the first item is produced, so a caller that
-        primes the iterator can still answer with an HTTP error."""
+        The work is done before this returns (so every error is still an HTTP error,
+        as in dockerd, which writes nothing before the end); the iterator then gives
+        dockerd's single progress item ``{"status": "sha256:<id>"}``."""
         new_ref: Reference | None = None
         if repo:
             new_ref = parse_normalized_named(repo)
@@ -405,7 +431,65 @@ class ImageService:
             image_id = self.store.put(image_config_bytes(cfg))
             if new_ref is not None:
                 self._add_tag(new_ref, image_id)
-        yield {"status": image_id}
+        return iter([{"status": image_id}])
+
+    def prune(self, filters: dict[str, Strs] | None = None) -> dict[str, Any]:
+        """POST /images/prune (ImagesPrune): dangling images by default, all unused ones
+        with dangling=false; label, label! and until filters."""
+        filters = {k: list(v) for k, v in (filters or {}).items()}
+        for key in filters:
+            if key not in ("dangling", "label", "label!", "until"):
+                raise InvalidArgument(f"Invalid filter '{key}'")
+        dangling_only = True
+        vals = filters.get("dangling") or []
+        if vals:
+            if "false" in vals or "0" in vals:
+                dangling_only = False
+            elif "true" not in vals and "1" not in vals:
+                raise InvalidArgument(f"Invalid filter 'dangling=[{' '.join(vals)}]'")
+        until = None
+        if filters.get("until"):
+            if len(filters["until"]) > 1:
+                raise InvalidArgument("more than one until filter specified")
+            try:
+                until = parse_since(filters["until"][0])
+            except ValueError as e:
+                raise InvalidArgument(str(e)) from None
+        if not self._prune_gate.acquire(blocking=False):
+            raise Conflict("a prune operation is already running")
+        try:
+            with self.lock:
+                sizes = {layer.chain_id: int(layer.size) for layer in self.layers.layers()}
+                deleted: Items = []
+                for image_id in self.store.ids():
+                    if not self.store.exists(image_id):
+                        continue  # removed as a parent of an earlier one
+                    children = self.store.children(image_id)
+                    if dangling_only and children:
+                        continue
+                    refs = self._refs(image_id)
+                    if not refs and children:
+                        continue
+                    cfg = self._config(image_id)
+                    if until is not None and self._created_ns_cfg(cfg) > until:
+                        continue
+                    labels = (cfg.get("config") or {}).get("Labels") or {}
+                    if cfg.get("config") is not None:
+                        if filters.get("label") and not _match_kv(filters["label"], labels):
+                            continue
+                        if filters.get("label!") and _match_kv(filters["label!"], labels):
+                            continue
+                    targets = ([str(r) for r in refs] if (not dangling_only or not any(r.is_tagged for r in refs))
+                               else []) if refs else [image_id.split(":", 1)[1]]
+                    for target in targets:
+                        try:
+                            deleted += image_delete.remove(self, target, False, True)
+                        except TugboatError:  # conflicts (and anything else) skip the image
+                            continue
+            reclaimed = sum(sizes.get(d["Deleted"], 0) for d in deleted if "Deleted" in d)
+            return {"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+        finally:
+            self._prune_gate.release()
 
     # ---- save / load ---------------------------------------------------------------
 
@@ -415,7 +499,7 @@ class ImageService:
         the returned iterator streams the archive."""
         with self.lock:
             images = self._parse_save_names(refs)
-            session = image_archive.SaveSession(self.layers, self._config, self.store.get)
+            session = image_archive.SaveSession(self.layers, self._config, self.store.get, self.work_dir)
             try:
                 for image_id, tagged in images.items():
                     session.add(image_id, [str(t) for t in tagged])

@@ -117,9 +117,10 @@ def has_knob(controller: str, filename: str) -> bool:
 def _v2_child_has(filename: str) -> bool:
     """On v2, look for the file in any existing child cgroup (root lacks them)."""
     try:
-        for entry in os.scandir(CGROUP_ROOT):
-            if entry.is_dir(follow_symlinks=False) and Path(entry.path, filename).exists():
-                return True
+        with os.scandir(CGROUP_ROOT) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False) and Path(entry.path, filename).exists():
+                    return True
     except OSError:
         pass
     return False
@@ -144,7 +145,8 @@ def remove_tree(path: Path) -> bool:
         return True
     ok = True
     try:
-        children = [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+        with os.scandir(path) as it:
+            children = [e.path for e in it if e.is_dir(follow_symlinks=False)]
     except OSError:
         children = []
     for child in children:

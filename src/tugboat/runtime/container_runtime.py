@@ -2,7 +2,7 @@
 
 Per container, everything volatile lives in one bundle dir that dies with it:
 
-    <exec_root>/containers/<id>/   config.json  rootfs/  monitor.json  monitor.pid
+    <exec_root>/containers/<id>/   config.json  rootfs/  monitor.conf  monitor.pid
                                    init.pid  runc.log  monitor.log  attach.sock
     <exec_root>/runc/              runc's private state root (runc --root)
 
@@ -32,14 +32,21 @@ from typing import Any
 
 from tugboat.errors import Conflict, InvalidArgument, NotFound, TugboatError
 from tugboat.runtime import cgroups, mounts
+from tugboat.runtime import monitor as monitor_script
 from tugboat.runtime.runc import ContainerNotFound, Runc, RuncError
-from tugboat.runtime.spec import build_spec
+from tugboat.runtime.spec import build_spec, check_host_config
 from tugboat.runtime.types import ExitStatus, MonitorRef, Started, StartRequest
 from tugboat.runtime.users import resolve_user
 
 log = logging.getLogger("tugboat.runtime")
 
 MONITOR_PATH = Path(__file__).with_name("monitor.py")
+# ``python -I -S monitor.py`` would compile the script on every start (a __main__
+# script never uses its .pyc): loading it as a module reuses __pycache__ and
+# halves the monitor's start-up.  ps still shows monitor.py and the bundle path.
+# (importlib.machinery is loaded at start-up anyway; importlib.util would cost 4 ms.)
+MONITOR_LAUNCHER = ("import sys,importlib.machinery as M;p=sys.argv[1];m=type(sys)('tugboat_monitor');"
+                    "m.__file__=p;M.SourceFileLoader(m.__name__,p).exec_module(m);sys.exit(m.main(sys.argv[1:]))")
 CREATE_TIMEOUT = 120.0
 _ID = re.compile(r"^[0-9a-zA-Z][0-9a-zA-Z_.-]{0,127}$")
 
@@ -66,6 +73,8 @@ class ContainerRuntime:
         self._lock = threading.Lock()
         self._watchers: dict[str, threading.Thread] = {}
         self._stop_r, self._stop_w = os.pipe()
+        # cleanup() may run from a watcher thread and from the engine at once.
+        self._cleanup_locks = [threading.Lock() for _ in range(32)]
         self._stopping = False
 
     # -- paths ---------------------------------------------------------------------
@@ -122,16 +131,17 @@ class ContainerRuntime:
             "bundle": str(bundle), "pid_file": str(bundle / "init.pid"), "runc_log": str(bundle / "runc.log"),
             "monitor_pidfile": str(bundle / "monitor.pid"), "log_path": str(req.log_path),
             "state_dir": str(state_dir), "attach_socket": str(bundle / "attach.sock"),
-            "tty": req.process.tty,
-            "open_stdin": req.process.open_stdin, "stdin_once": req.process.stdin_once,
-            "oom_files": cgroups.oom_files(cgroups_path), "sync_fd": sync_w,
+            "tty": req.process.tty, "open_stdin": req.process.open_stdin,
+            "stdin_once": req.process.stdin_once, "sync_fd": sync_w,
         }
-        cfg_path = bundle / "monitor.json"
-        cfg_path.write_text(json.dumps(cfg))
+        lines = [f"{k}={_conf_value(v)}" for k, v in cfg.items()]
+        lines += [f"oom_file={monitor_script.escape(p)}" for p in cgroups.oom_files(cgroups_path)]
+        cfg_path = bundle / "monitor.conf"
+        cfg_path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogateescape")
         try:
             with open(bundle / "monitor.log", "ab") as errlog:
                 proc = subprocess.Popen(
-                    [sys.executable, "-I", "-S", str(MONITOR_PATH), str(cfg_path)],
+                    [sys.executable, "-I", "-S", "-c", MONITOR_LAUNCHER, str(MONITOR_PATH), str(cfg_path)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errlog,
                     pass_fds=(sync_w,), start_new_session=True, cwd="/")
         finally:
@@ -141,7 +151,7 @@ class ContainerRuntime:
             msgs = self._read_sync(sync_r, CREATE_TIMEOUT)
         finally:
             os.close(sync_r)
-        mon_pid = int(msgs.get("monitor") or 0)
+        mon_pid = int(msgs.get("monitor") or 0)  # reported right after its fork
         if "ok" not in msgs:
             if mon_pid:
                 _wait_gone(mon_pid, 10)
@@ -156,10 +166,10 @@ class ContainerRuntime:
         return Started(pid=int(msgs["ok"]), monitor=MonitorRef(pid=mon_pid, start_time=start))
 
     @staticmethod
-    def _read_sync(fd: int, timeout: float) -> dict[str, Any]:
-        """Read the monitor's JSON lines until ok/error, EOF or timeout."""
+    def _read_sync(fd: int, timeout: float) -> dict[str, str]:
+        """Read the monitor's "<kind> <value>" lines until ok/error, EOF or timeout."""
         deadline = time.monotonic() + timeout
-        buf, msgs = b"", dict[str, Any]()
+        buf, msgs = b"", dict[str, str]()
         while "ok" not in msgs and "error" not in msgs:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -174,11 +184,15 @@ class ContainerRuntime:
             buf += chunk
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
-                try:
-                    msgs.update(json.loads(line))
-                except ValueError:
-                    continue
+                kind, _, value = line.decode(errors="replace").partition(" ")
+                msgs[kind] = monitor_script.unescape(value)
         return msgs
+
+    def check_host_config(self, host_config: dict[str, Any]) -> list[str]:
+        """For the engine at container create, as dockerd: InvalidArgument for what
+        can never run (e.g. 'invalid CapAdd: unknown capability: "CAP_FOO"'), and
+        the warnings for knobs this kernel lacks (they are dropped at start)."""
+        return check_host_config(host_config or {})
 
     def start(self, id: str) -> None:
         self.runc.start(id)
@@ -291,20 +305,31 @@ class ContainerRuntime:
                 self.cleanup(id)
             except Exception:
                 log.exception("cleanup of exited container %s", id)
+            self._unregister(id)  # on_exit may restart the container and watch it again
             try:
                 on_exit(status)
             except Exception:
                 log.exception("on_exit callback of container %s", id)
         finally:
-            with self._lock:
-                if self._watchers.get(id) is threading.current_thread():
-                    del self._watchers[id]
+            self._unregister(id)
+
+    def _unregister(self, id: str) -> None:
+        with self._lock:
+            if self._watchers.get(id) is threading.current_thread():
+                del self._watchers[id]
 
     def _wait_monitor(self, monitor: MonitorRef) -> bool:
         """Block until the monitor is gone (True) or shutdown() is called (False)."""
         try:
             pidfd = os.pidfd_open(monitor.pid)
         except ProcessLookupError:
+            return True
+        except OSError as e:  # e.g. EMFILE: fall back to polling /proc
+            log.warning("pidfd_open(%d): %s; polling instead", monitor.pid, e)
+            while proc_start_time(monitor.pid) == monitor.start_time:
+                if self._stopping:
+                    return False
+                time.sleep(0.5)
             return True
         try:
             # Checked after opening the pidfd: the fd pins this very process.
@@ -335,6 +360,10 @@ class ContainerRuntime:
     def cleanup(self, id: str) -> None:
         """Delete runc's state, unmount the rootfs, remove the bundle and the
         container's cgroups. Idempotent; safe on a half-created container."""
+        with self._cleanup_locks[hash(id) % len(self._cleanup_locks)]:
+            self._cleanup(id)
+
+    def _cleanup(self, id: str) -> None:
         bundle = self.bundle(id)
         cgroups_path = self._cgroups_path(id)
         try:
@@ -344,6 +373,18 @@ class ContainerRuntime:
         except RuncError as e:
             if "does not exist" not in e.message:
                 log.warning("runc delete %s: %s", id, e.message)
+        # Its container gone, a monitor still running drains and exits within
+        # seconds; wait, so that no monitor outlives cleanup and writes into a
+        # successor's state dir.
+        mon = self._bundle_monitor(bundle)
+        if mon is not None:
+            _wait_gone(mon.pid, 10, mon.start_time)
+            if self.is_alive(mon):
+                log.warning("monitor %d of %s did not exit; killing it", mon.pid, id)
+                try:
+                    os.kill(mon.pid, 9)
+                except ProcessLookupError:
+                    pass
         mounts.unmount(bundle / "rootfs")
         if mounts.is_mounted(bundle / "rootfs"):
             raise TugboatError(f"rootfs of {id} is still mounted")
@@ -351,6 +392,14 @@ class ContainerRuntime:
         left = cgroups.remove(cgroups_path)
         if left:
             log.warning("cgroups of %s not removed: %s", id, ", ".join(map(str, left)))
+
+    @staticmethod
+    def _bundle_monitor(bundle: Path) -> MonitorRef | None:
+        try:
+            pid, start = (int(x) for x in (bundle / "monitor.pid").read_text().split())
+        except (OSError, ValueError):
+            return None
+        return MonitorRef(pid, start)
 
     def mount_rootfs(self, id: str, mounts_: list[Any]) -> Path:
         target = self.rootfs(id)
@@ -369,9 +418,19 @@ class ContainerRuntime:
             pass
 
 
-def _wait_gone(pid: int, timeout: float) -> None:
+def _conf_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    return monitor_script.escape(str(v))
+
+
+def _wait_gone(pid: int, timeout: float, start_time: int | None = None) -> None:
+    """Until ``pid`` (the process with ``start_time``, if given) is gone."""
     deadline = time.monotonic() + timeout
-    while proc_start_time(pid) is not None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        st = proc_start_time(pid)
+        if st is None or (start_time is not None and st != start_time):
+            return
         time.sleep(0.01)
 
 

@@ -1,8 +1,13 @@
 """Per-container monitor (Tugboat's conmon): keeps a container's stdio, logs and
 exit status alive independently of tugd.
 
-Run as ``python -I -S monitor.py <bundle>/monitor.json``; stdlib only, imports
+Run as ``python -I -S monitor.py <bundle>/monitor.conf`` (tugd loads it through
+a one-line -c launcher so that its .pyc is reused); stdlib only, imports
 nothing from tugboat, so it starts fast and stays small (one per container).
+It does not even import ``json`` (whose ``re`` and ``enum`` imports cost more
+than the rest of the monitor): the config is "key=value" lines (see
+``load_config``), log records are built with _json's C string encoder, and
+sync messages are plain text.
 
 Life cycle:
 1. fork; the parent exits at once (tugd reaps it) and the child calls setsid, so
@@ -13,7 +18,7 @@ Life cycle:
 3. Create the container's stdio (pipes, or a pty received on a console socket
    with --console-socket), the attach socket, then run ``runc create`` with the
    pipes as its stdio, and report {"ok": pid} or {"error": msg} on the sync fd.
-4. Event loop (selectors): container output is appended to the json-file log
+4. Event loop (epoll): container output is appended to the json-file log
    (one JSON object per line, split at \\n, partial data flushed after 16 KiB as
    Docker does) and sent to every attach client as b"\\x01"/b"\\x02" + data;
    client packets become the container's stdin; SIGCHLD (via the wakeup fd)
@@ -21,17 +26,18 @@ Life cycle:
 5. When init exits: drain the output to EOF, write <state_dir>/exit.json
    atomically, flush and close attach clients (they read EOF), exit.
 
-Sync fd messages (one JSON object per line): {"monitor": pid}, then
-{"ok": init_pid} or {"error": message}.
+Sync fd messages, one per line: "monitor <pid>", then "ok <init pid>" or
+"error <message>" (newlines in the message escaped as in the config).
 """
 
-import json
+import _signal as signal  # the C modules: "signal", "socket" and "selectors" import enum,
+import _socket as socket  # collections and more, a third of the monitor's start-up
 import os
-import selectors
-import signal
-import socket
+import select
 import sys
 import time
+from _collections import deque
+from _json import encode_basestring as _encode_str  # CPython's C encoder; no "re" import
 
 READ_SIZE = 32 * 1024
 MAX_LINE = 16 * 1024           # Docker's json-file flushes a line without \n at this size
@@ -39,6 +45,41 @@ CLIENT_HIGH_WATER = 4 << 20    # stop reading container output while a client la
 DRAIN_TIMEOUT = 3.0            # after init exits, wait at most this for the pipes' EOF
 PR_SET_CHILD_SUBREAPER = 36
 STREAMS = {1: "stdout", 2: "stderr"}
+LIST_KEYS = ("oom_file",)
+
+
+
+def escape(s):
+    """The config's value escaping (tugd writes it with the same rules)."""
+    return s.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def unescape(s):
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            out.append("\n" if s[i + 1] == "n" else s[i + 1])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def load_config(path):
+    """"key=value" lines; keys in LIST_KEYS may repeat; "1"/"0" are booleans to the reader."""
+    cfg: dict = {k: [] for k in LIST_KEYS}
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f.read().split("\n"):
+            if not line:
+                continue
+            k, _, v = line.partition("=")
+            if k in LIST_KEYS:
+                cfg[k].append(unescape(v))
+            else:
+                cfg[k] = unescape(v)
+    return cfg
 
 
 def log_time(ns):
@@ -59,6 +100,8 @@ def set_subreaper():
 
 def runc_error(log_file, stderr_data):
     """runc's last error message from its JSON log, else its stderr text."""
+    import json  # failure path only
+
     msg = ""
     try:
         with open(log_file, "rb") as f:
@@ -99,9 +142,8 @@ class LogWriter:
         self.partial = {1: b"", 2: b""}
 
     def _record(self, stream, data, now):
-        rec = json.dumps({"log": data.decode("utf-8", "replace"), "stream": STREAMS[stream],
-                          "time": log_time(now)}, ensure_ascii=False, separators=(",", ":"))
-        return rec.encode() + b"\n"
+        text = _encode_str(data.decode("utf-8", "replace"))
+        return f'{{"log":{text},"stream":"{STREAMS[stream]}","time":"{log_time(now)}"}}\n'.encode()
 
     def write(self, stream, data):
         now = time.time_ns()
@@ -136,12 +178,67 @@ class LogWriter:
             print(f"monitor: log write failed: {e}", file=sys.stderr)
 
 
+EV_READ, EV_WRITE = 1, 2
+_EP_READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+_EP_WRITE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
+
+
+class Poller:
+    """The part of selectors we need, on epoll: fd -> (events, kind)."""
+
+    def __init__(self):
+        self.ep = select.epoll()
+        self.regs = {}
+
+    def set(self, fd, events, kind):
+        """Register, modify or (with events == 0) unregister ``fd``."""
+        mask = (select.EPOLLIN if events & EV_READ else 0) | (select.EPOLLOUT if events & EV_WRITE else 0)
+        if not events:
+            if self.regs.pop(fd, None) is not None:
+                self.ep.unregister(fd)
+        elif fd in self.regs:
+            self.ep.modify(fd, mask)
+            self.regs[fd] = (events, kind)
+        else:
+            self.ep.register(fd, mask)
+            self.regs[fd] = (events, kind)
+
+    def poll(self, timeout):
+        out = []
+        for fd, ev in self.ep.poll(-1 if timeout is None else timeout):
+            reg = self.regs.get(fd)
+            if reg is None:
+                continue
+            got = (EV_READ if ev & _EP_READ else 0) | (EV_WRITE if ev & _EP_WRITE else 0)
+            if got & reg[0]:
+                out.append((fd, reg[1], got & reg[0]))
+        return out
+
+
+def accept(listener):
+    """socket.accept() for a _socket.socket (the C type has only _accept)."""
+    fd, _ = listener._accept()
+    return socket.socket(fileno=fd)
+
+
+def recv_fd(conn):
+    """One fd passed with SCM_RIGHTS (what runc sends on the console socket)."""
+    _, anc, _, _ = conn.recvmsg(4096, socket.CMSG_LEN(16))
+    fds = []
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(0, len(data) - 3, 4)]
+    for extra in fds[1:]:
+        os.close(extra)
+    return fds[0] if fds else -1
+
+
 class Client:
     __slots__ = ("sock", "pending", "pending_bytes", "reading")
 
     def __init__(self, sock):
         self.sock = sock
-        self.pending = []
+        self.pending: deque = deque()
         self.pending_bytes = 0
         self.reading = True
 
@@ -150,7 +247,7 @@ class Monitor:
     def __init__(self, cfg, sync_fd):
         self.cfg = cfg
         self.sync_fd = sync_fd
-        self.sel = selectors.DefaultSelector()
+        self.sel = Poller()
         self.clients = {}          # fd -> Client
         self.outputs = {}          # fd -> stream number (1/2)
         self.paused = False        # output reading paused for a lagging client
@@ -160,17 +257,20 @@ class Monitor:
         self.init_pid = 0
         self.exit_status = None
         self.exited_at = 0
-        self.tty = bool(cfg.get("tty"))
+        self.tty = cfg.get("tty") == "1"
+        self.open_stdin = cfg.get("open_stdin") == "1"
+        self.stdin_once = cfg.get("stdin_once") == "1"
         self.log = LogWriter(cfg["log_path"])
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # bound in create()
         self.wake_r = -1
+        self.socket_ino = -1
 
     # -- reporting -----------------------------------------------------------------
-    def report(self, **msg):
+    def report(self, kind, value):
         if self.sync_fd < 0:
             return
         try:
-            os.write(self.sync_fd, json.dumps(msg).encode() + b"\n")
+            os.write(self.sync_fd, f"{kind} {escape(str(value))}\n".encode())
         except OSError:
             pass  # tugd went away; the container keeps its monitor anyway
 
@@ -194,8 +294,18 @@ class Monitor:
         finally:
             os.close(dfd)
         os.chmod(path, 0o600)
+        self.socket_ino = os.stat(path).st_ino
         s.listen(64)
         return s
+
+    def unlink_socket(self):
+        """Remove our attach socket, never a successor's bound at the same path."""
+        path = self.cfg["attach_socket"]
+        try:
+            if os.stat(path).st_ino == self.socket_ino:
+                os.unlink(path)
+        except OSError:
+            pass
 
     def console_listener(self):
         """runc connects to --console-socket by path; an abstract name (Go's "@"
@@ -222,7 +332,7 @@ class Monitor:
         else:
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
-            if cfg.get("open_stdin"):
+            if self.open_stdin:
                 in_r, self.stdin_fd = os.pipe()
             else:
                 in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
@@ -245,31 +355,35 @@ class Monitor:
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
-            data = read_available(err_r) if err_r >= 0 else b""
+            data = b""
+            if err_r >= 0:
+                os.set_blocking(err_r, False)
+                data = read_available(err_r)
             return runc_error(cfg["runc_log"], data)
         with open(cfg["pid_file"]) as f:
             self.init_pid = int(f.read().strip())
         if console is not None:
-            fds: list[int] = []
+            master = -1
             try:
                 console.settimeout(0)
-                while not fds:
-                    conn, _ = console.accept()  # runc has connected and exited by now
-                    with conn:
+                while master < 0:
+                    conn = accept(console)  # runc has connected and exited by now
+                    try:
                         cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
                         if int.from_bytes(cred[:4], sys.byteorder) != pid:
                             continue  # not our runc: ignore whatever it sends
-                        _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+                        master = recv_fd(conn)
+                        if master < 0:
+                            return "runc sent no console"
+                    finally:
+                        conn.close()
             except OSError as e:
                 return f"receiving the container's console: {e}"
             finally:
                 console.close()
-            if not fds:
-                return "runc sent no console"
-            master = fds[0]
             os.set_inheritable(master, False)
             self.outputs = {master: 1}
-            if cfg.get("open_stdin"):
+            if self.open_stdin:
                 self.stdin_fd = os.dup(master)
         return ""
 
@@ -277,37 +391,37 @@ class Monitor:
     def run(self):
         for fd in self.outputs:
             os.set_blocking(fd, False)
-            self.sel.register(fd, selectors.EVENT_READ, "out")
+            self.sel.set(fd, EV_READ, "out")
         if self.stdin_fd >= 0:
             os.set_blocking(self.stdin_fd, False)
         self.listener.setblocking(False)
-        self.sel.register(self.listener, selectors.EVENT_READ, "accept")
-        self.sel.register(self.wake_r, selectors.EVENT_READ, "signal")
+        self.sel.set(self.listener.fileno(), EV_READ, "accept")
+        self.sel.set(self.wake_r, EV_READ, "signal")
         self.reap()
         deadline = None
         while True:
             if self.exit_status is not None:
                 if deadline is None:
                     deadline = time.monotonic() + DRAIN_TIMEOUT
+                    self.update_pause()
                 if not self.outputs or time.monotonic() >= deadline:
                     break
                 timeout = max(0.0, deadline - time.monotonic())
             else:
                 timeout = None
-            for key, events in self.sel.select(timeout):
-                kind = key.data
+            for fd, kind, events in self.sel.poll(timeout):
                 if kind == "out":
-                    self.on_output(key.fd)
+                    self.on_output(fd)
                 elif kind == "accept":
                     self.on_accept()
                 elif kind == "signal":
                     read_available(self.wake_r)
                     self.reap()
                 elif kind == "client":
-                    if events & selectors.EVENT_WRITE:
-                        self.flush_client(self.clients.get(key.fd))
-                    c = self.clients.get(key.fd)
-                    if events & selectors.EVENT_READ and c is not None and c.reading:
+                    if events & EV_WRITE:
+                        self.flush_client(self.clients.get(fd))
+                    c = self.clients.get(fd)
+                    if events & EV_READ and c is not None and c.reading:
                         self.on_client_data(c)
                 elif kind == "stdin":
                     self.flush_stdin()
@@ -334,7 +448,7 @@ class Monitor:
         except OSError:  # EIO: the pty's last slave closed
             data = b""
         if not data:
-            self.sel.unregister(fd)
+            self.sel.set(fd, 0, "")
             os.close(fd)
             del self.outputs[fd]
             return
@@ -352,7 +466,7 @@ class Monitor:
     def on_accept(self):
         while True:
             try:
-                sock, _ = self.listener.accept()
+                sock = accept(self.listener)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -365,16 +479,9 @@ class Monitor:
     def update_client(self, c):
         """(Re)register a client for what it needs: reading stdin data (unless the
         container's stdin is backed up) and writing its pending output."""
-        ev = selectors.EVENT_READ if c.reading and not self.stdin_buf else 0
-        ev |= selectors.EVENT_WRITE if c.pending else 0
-        fd = c.sock.fileno()
-        registered = fd in self.sel.get_map()
-        if ev and registered:
-            self.sel.modify(fd, ev, "client")
-        elif ev:
-            self.sel.register(fd, ev, "client")
-        elif registered:
-            self.sel.unregister(fd)
+        ev = EV_READ if c.reading and not self.stdin_buf else 0
+        ev |= EV_WRITE if c.pending else 0
+        self.sel.set(c.sock.fileno(), ev, "client")
 
     def send(self, c, packet):
         if c.pending:
@@ -401,7 +508,7 @@ class Monitor:
             except OSError:
                 self.drop(c)
                 return
-            c.pending_bytes -= len(c.pending.pop(0))
+            c.pending_bytes -= len(c.pending.popleft())
         self.update_client(c)
         self.update_pause()
 
@@ -409,10 +516,7 @@ class Monitor:
         fd = c.sock.fileno()
         if self.clients.pop(fd, None) is None:
             return
-        try:
-            self.sel.unregister(fd)
-        except (KeyError, ValueError):
-            pass
+        self.sel.set(fd, 0, "")
         c.sock.close()
         self.update_pause()
 
@@ -432,7 +536,7 @@ class Monitor:
         # EOF from this client: it shut down its write side or went away.
         c.reading = False
         self.update_client(c)
-        if self.cfg.get("stdin_once") and self.stdin_fd >= 0:
+        if self.stdin_once and self.stdin_fd >= 0:
             self.stdin_close_pending = True
             self.flush_stdin()
 
@@ -450,11 +554,7 @@ class Monitor:
                 self.stdin_close_pending = True
                 break
             self.stdin_buf = self.stdin_buf[n:]
-        registered = fd in self.sel.get_map()
-        if self.stdin_buf and not registered:
-            self.sel.register(fd, selectors.EVENT_WRITE, "stdin")
-        elif not self.stdin_buf and registered:
-            self.sel.unregister(fd)
+        self.sel.set(fd, EV_WRITE if self.stdin_buf else 0, "stdin")
         # Stop taking client data while the container does not read its stdin.
         for c in list(self.clients.values()):
             self.update_client(c)
@@ -468,19 +568,22 @@ class Monitor:
             self.stdin_fd = -1
 
     def update_pause(self):
-        lagging = any(c.pending_bytes > CLIENT_HIGH_WATER for c in self.clients.values())
+        """Backpressure: a lagging attach client slows the container, as with dockerd;
+        but once init has exited the rest is drained (the log must be complete)."""
+        lagging = self.exit_status is None and any(
+            c.pending_bytes > CLIENT_HIGH_WATER for c in self.clients.values())
         if lagging and not self.paused:
             for fd in self.outputs:
-                self.sel.unregister(fd)
+                self.sel.set(fd, 0, "")
             self.paused = True
         elif not lagging and self.paused:
             for fd in self.outputs:
-                self.sel.register(fd, selectors.EVENT_READ, "out")
+                self.sel.set(fd, EV_READ, "out")
             self.paused = False
 
     # -- exit ----------------------------------------------------------------------
     def oom_killed(self):
-        for path in self.cfg.get("oom_files") or []:
+        for path in self.cfg.get("oom_file") or []:
             try:
                 with open(path) as f:
                     for line in f:
@@ -493,13 +596,11 @@ class Monitor:
 
     def finish(self):
         self.log.flush()
-        state = {"exit_code": self.exit_status, "finished_at_ns": self.exited_at,
-                 "oom_killed": self.oom_killed(), "error": ""}
-        write_atomic(os.path.join(self.cfg["state_dir"], "exit.json"), json.dumps(state).encode())
-        try:
-            os.unlink(self.cfg["attach_socket"])
-        except OSError:
-            pass
+        oom = "true" if self.oom_killed() else "false"
+        state = (f'{{"exit_code": {int(self.exit_status or 0)}, "finished_at_ns": {int(self.exited_at)}, '
+                 f'"oom_killed": {oom}, "error": ""}}\n')
+        write_atomic(os.path.join(self.cfg["state_dir"], "exit.json"), state.encode())
+        self.unlink_socket()
         self.listener.close()
         deadline = time.monotonic() + DRAIN_TIMEOUT
         for c in list(self.clients.values()):
@@ -531,8 +632,7 @@ def self_start_time():
 
 
 def main(argv):
-    with open(argv[1]) as f:
-        cfg = json.load(f)
+    cfg = load_config(argv[1])
     sync_fd = int(cfg["sync_fd"])
     if os.fork() != 0:
         os._exit(0)
@@ -543,7 +643,7 @@ def main(argv):
     for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
         signal.signal(sig, signal.SIG_IGN)
     mon = Monitor(cfg, sync_fd)
-    mon.report(monitor=os.getpid())
+    mon.report("monitor", os.getpid())
     try:
         with open(cfg["monitor_pidfile"] + ".tmp", "w") as f:
             f.write(f"{os.getpid()} {self_start_time()}\n")
@@ -558,13 +658,10 @@ def main(argv):
     except Exception as e:  # report anything, never leave tugd waiting
         err = f"monitor: {type(e).__name__}: {e}"
     if err:
-        mon.report(error=err)
-        try:
-            os.unlink(cfg["attach_socket"])
-        except OSError:
-            pass
+        mon.report("error", err)
+        mon.unlink_socket()
         return 1
-    mon.report(ok=mon.init_pid)
+    mon.report("ok", mon.init_pid)
     mon.close_sync()
     mon.run()
     return 0

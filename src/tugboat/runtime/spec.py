@@ -131,9 +131,10 @@ def capabilities(hc: dict[str, Any], host: HostInfo) -> list[str]:
         return all_caps
     adds = [_norm_cap(c) for c in hc.get("CapAdd") or []]
     drops = [_norm_cap(c) for c in hc.get("CapDrop") or []]
-    for c in adds + drops:
-        if c != "ALL" and c not in ALL_CAPABILITIES:
-            raise InvalidArgument(f'unknown capability: "{c}"')
+    for key, caps in (("CapAdd", adds), ("CapDrop", drops)):
+        for c in caps:
+            if c != "ALL" and c not in ALL_CAPABILITIES:
+                raise InvalidArgument(f'invalid {key}: unknown capability: "{c}"')
     if "ALL" in adds:
         caps = [c for c in all_caps if c not in drops]
     elif "ALL" in drops:
@@ -154,7 +155,8 @@ def host_devices(root: str = "/dev") -> list[dict[str, Any]]:
 
     def walk(d: str) -> None:
         try:
-            entries = list(os.scandir(d))
+            with os.scandir(d) as it:
+                entries = list(it)
         except OSError:
             return
         for e in entries:
@@ -306,6 +308,44 @@ def _tmpfs_mounts(hc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _mounts(req: StartRequest, hc: dict[str, Any], privileged: bool) -> list[dict[str, Any]]:
+    """Default mounts, then /etc files, then the user's (volumes, binds, tmpfs).
+
+    As dockerd: a user mount replaces a default or /etc file mount with the same
+    destination (a user /dev replaces every /dev default), and user mounts are
+    ordered parents first so that none hides another.
+    """
+    user = _tmpfs_mounts(hc) + [dict(m) for m in req.extra_mounts]
+    user_dsts = {os.path.normpath(str(m["destination"])) for m in user}
+
+    def overridden(dst: str) -> bool:
+        return dst in user_dsts or ("/dev" in user_dsts and dst.startswith("/dev/"))
+
+    mounts = [m for m in default_mounts(int(hc.get("ShmSize") or DEFAULT_SHM_SIZE))
+              if not overridden(m["destination"])]
+    if privileged:
+        for m in mounts:
+            if m["destination"] == "/sys" or m["type"] == "cgroup":
+                m["options"] = [o for o in m["options"] if o != "ro"]
+    order = ["/etc/resolv.conf", "/etc/hostname", "/etc/hosts"]
+    for dst in order + sorted(d for d in req.etc_files if d not in order):
+        if dst in req.etc_files and not overridden(dst):
+            mounts.append({"destination": dst, "type": "bind", "source": str(req.etc_files[dst]),
+                           "options": ["rbind", "rprivate"]})
+    user.sort(key=lambda m: len([p for p in str(m["destination"]).split("/") if p]))
+    return mounts + user
+
+
+def check_host_config(hc: dict[str, Any], host: HostInfo | None = None) -> list[str]:
+    """What dockerd checks at container create: raises InvalidArgument for what
+    can never work (unknown capabilities), returns warnings for dropped knobs."""
+    host = host or detect_host()
+    warnings: list[str] = []
+    capabilities(hc, host)
+    resources(hc, host, warnings)
+    return warnings
+
+
 def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_parent: str,
                host: HostInfo | None = None, warnings: list[str] | None = None) -> dict[str, Any]:
     """The complete config.json for ``req`` with its root at ``rootfs``."""
@@ -315,21 +355,7 @@ def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_paren
     privileged = bool(hc.get("Privileged"))
     caps = capabilities(hc, host)
 
-    shm = int(hc.get("ShmSize") or DEFAULT_SHM_SIZE)
-    mounts = default_mounts(shm)
-    if privileged:
-        for m in mounts:
-            if m["destination"] == "/sys" or m["type"] == "cgroup":
-                m["options"] = [o for o in m["options"] if o != "ro"]
-    for dst in ("/etc/resolv.conf", "/etc/hostname", "/etc/hosts"):
-        if dst in req.etc_files:
-            mounts.append({"destination": dst, "type": "bind", "source": str(req.etc_files[dst]),
-                           "options": ["rbind", "rprivate"]})
-    for dst, src in req.etc_files.items():
-        if dst not in ("/etc/resolv.conf", "/etc/hostname", "/etc/hosts"):
-            mounts.append({"destination": dst, "type": "bind", "source": str(src),
-                           "options": ["rbind", "rprivate"]})
-    mounts += _tmpfs_mounts(hc) + list(req.extra_mounts)
+    mounts = _mounts(req, hc, privileged)
 
     namespaces: list[dict[str, Any]] = [{"type": "mount"}]
     sysctl: dict[str, str] = {}

@@ -102,24 +102,24 @@ class APIRequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         app: App = self.server.app  # type: ignore[attr-defined]
         body: BodyReader | None = None
-        result: Any = None
         try:
-            body = self._body_reader()
-            url = urlsplit(self.path)
-            version, path = split_version(unquote(url.path))
-            route, params = app.router.match(self.command, path)
-            check_version(version)
-            req = Request(self.command, path, parse_qs(url.query, keep_blank_values=True),
-                          self.headers, body, version=version, params=params)
-            result = route.handler(app.engine, req)
-        except Exception as e:
-            self._send_exception(e)
-        else:
             try:
+                body = self._body_reader()
+                url = urlsplit(self.path)
+                version, path = split_version(unquote(url.path))
+                route, params = app.router.match(self.command, path)
+                check_version(version)
+                req = Request(self.command, path, parse_qs(url.query, keep_blank_values=True),
+                              self.headers, body, version=version, params=params)
+                result = route.handler(app.engine, req)
+            except Exception as e:
+                self._send_exception(e)
+            else:
                 self._send_result(result)
-            except OSError as e:
-                log.debug("client went away: %s", e)
-                self.close_connection = True
+        except OSError as e:
+            log.debug("client went away: %s", e)
+            self.close_connection = True
+            return
         if body is None:
             self.close_connection = True
         elif not self.close_connection and not body.exhausted and not body.drain(_DRAIN_LIMIT):

@@ -48,9 +48,10 @@ def _unescape(s: str) -> str:
     return "".join(out)
 
 
-def remove_tree(path: Path | str) -> None:
+def remove_tree(path: Path | str, check_mounts: bool = True) -> None:
     """Delete ``path`` and everything below it; a missing path is fine.  Raises OSError(EBUSY)
-    rather than descend into another filesystem mounted inside the tree."""
+    rather than descend into another filesystem mounted inside the tree (``check_mounts`` also
+    looks for bind mounts of the same filesystem; skip it only for private staging trees)."""
     path = os.fspath(path)
     try:
         st = os.lstat(path)
@@ -59,7 +60,7 @@ def remove_tree(path: Path | str) -> None:
     if not stat.S_ISDIR(st.st_mode):
         os.unlink(path)
         return
-    busy = mounts_below(path)
+    busy = mounts_below(path) if check_mounts else []
     if busy:
         raise OSError(errno.EBUSY, f"refusing to remove a tree with mounts inside: {busy[0]}", path)
     fd = os.open(path, _DIR_FLAGS)

@@ -10,7 +10,8 @@ On disk, with ``<home> = <data_root>/<driver>`` ("overlay2" or "vfs")::
     <home>/l/<cache id>/                 unpacked diff (12 hex digits: short overlay lowerdir lists)
     <home>/layerdb/sha256/<hex>/         one per chain ID: layer.json (chain_id, diff_id, parent,
                                          size, cache_id), tar-split.jsonl.gz, blobs/ (see tarsplit)
-    <home>/c/<container id>/             rw layer: rw.json (parent) + upper/ work/ or rootfs/
+    <home>/c/<container id>/             rw layer: rw.json (parent, init) + upper/ work/ (overlay2)
+                                         or rootfs/ (vfs), and init/ (Docker's init layer) if asked
     <home>/tmp/                          work in progress; emptied at startup
 
 Crash safety: everything is built inside ``tmp/`` and appears by ``rename``: a layer's directory
@@ -26,6 +27,7 @@ import hashlib
 import lzma
 import os
 import re
+import secrets
 import tempfile
 import threading
 import zlib
@@ -37,8 +39,8 @@ from typing import BinaryIO
 from tugboat.errors import Conflict, InvalidArgument, NotFound
 from tugboat.store.atomic import fsync_dir, read_json, write_json
 from tugboat.store.fsutil import mounts_below, remove_tree
-from tugboat.store.snapshots.base import Change, Mount, SnapshotDriver
-from tugboat.store.snapshots.overlay import OverlayDriver, new_cache_id, overlay_supported
+from tugboat.store.snapshots.base import Change, Mount, SnapshotDriver, make_init_layer
+from tugboat.store.snapshots.overlay import OverlayDriver, overlay_supported
 from tugboat.store.snapshots.vfs import VfsDriver
 from tugboat.store.tarsplit import assemble
 from tugboat.store.untar import decompressed, unpack
@@ -63,6 +65,11 @@ def _quietly_remove(path: Path) -> None:
         remove_tree(path)
     except OSError:
         pass
+
+
+def new_cache_id() -> str:
+    """A layer directory name: 12 hex digits keep 80+ absolute lowerdirs within one page."""
+    return secrets.token_hex(6)
 
 
 def chain_id_of(parent: str | None, diff_id: str) -> str:
@@ -107,12 +114,24 @@ class LayerStore:
         for d in (self._tmp, self._db, self._rw_root, self.home / "l"):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         for hexid in os.listdir(self._db):
-            meta = read_json(self._db / hexid / "layer.json")
-            if not meta or meta.get("chain_id") != "sha256:" + hexid:
+            try:
+                meta = read_json(self._db / hexid / "layer.json")
+                layer = Layer(meta["chain_id"], meta["diff_id"], meta.get("parent"), int(meta.get("size", 0)))
+                cache_id = str(meta["cache_id"])
+            except (ValueError, TypeError, KeyError):
+                meta = None
+            if not meta or layer.chain_id != "sha256:" + hexid or not re.fullmatch(r"[0-9a-f]{12}", cache_id):
                 self._discard(self._db / hexid)
                 continue
-            layer = Layer(meta["chain_id"], meta["diff_id"], meta.get("parent"), int(meta.get("size", 0)))
-            self._layers[layer.chain_id] = (layer, meta["cache_id"])
+            self._layers[layer.chain_id] = (layer, cache_id)
+        orphans = True
+        while orphans:      # prune removes top-most first, but never trust a chain with a gap
+            orphans = False
+            for chain_id, (layer, _c) in list(self._layers.items()):
+                if layer.parent is not None and layer.parent not in self._layers:
+                    del self._layers[chain_id]
+                    self._discard(self._db / chain_id.split(":", 1)[1])
+                    orphans = True
         used = {cache for _l, cache in self._layers.values()}
         for cache in os.listdir(self.home / "l"):
             if cache not in used:
@@ -245,20 +264,29 @@ class LayerStore:
     def _lowers(self, parent: str | None) -> list[Path]:
         return [self.layer_path(layer.chain_id) for layer in self.chain(parent)] if parent else []
 
-    def create_rw(self, container_id: str, parent_chain_id: str | None) -> None:
-        """The container's writable layer on top of the image's top layer (None: empty image)."""
+    def create_rw(self, container_id: str, parent_chain_id: str | None, init_layer: bool = False) -> None:
+        """The container's writable layer on top of the image's top layer (None: empty image).
+
+        ``init_layer`` adds Docker's init layer between the image and the rw layer (/proc, /sys,
+        /dev/pts, /dev/shm, /dev/console, /etc/hosts, /etc/hostname, /etc/resolv.conf,
+        /.dockerenv, /etc/mtab, where the image lacks them): mount points exist, yet ``docker
+        diff`` and ``commit`` do not show them."""
         if not _CONTAINER_ID.match(container_id):
             raise InvalidArgument(f"invalid container id for a rw layer: {container_id!r}")
         with self._lock:
             if container_id in self._rw or container_id in self._pending_rw:
                 raise Conflict(f"rw layer for container {container_id} already exists")
             lowers = self._lowers(parent_chain_id)
-            self._driver.check_depth(self._rw_root / container_id, lowers)
+            init = [self._rw_root / container_id / "init"] if init_layer else []
+            self._driver.check_depth(self._rw_root / container_id, lowers + init)
             self._pending_rw[container_id] = parent_chain_id
         staging = Path(tempfile.mkdtemp(prefix="rw-", dir=self._tmp))
         try:
+            if init_layer:
+                make_init_layer(staging / "init", lowers, self._driver.overlay_whiteouts)
+                lowers = lowers + [staging / "init"]
             self._driver.create_rw(staging, lowers)
-            write_json(staging / "rw.json", {"parent": parent_chain_id})
+            write_json(staging / "rw.json", {"parent": parent_chain_id, "init": init_layer})
             with self._lock:
                 os.rename(staging, self._rw_root / container_id)
                 fsync_dir(self._rw_root)
@@ -276,7 +304,9 @@ class LayerStore:
         with self._lock:
             if container_id not in self._rw:
                 raise NotFound(f"no rw layer for container {container_id}")
-            return self._rw_root / container_id, self._lowers(self._rw[container_id])
+            rw_dir = self._rw_root / container_id
+            init = rw_dir / "init"
+            return rw_dir, self._lowers(self._rw[container_id]) + ([init] if init.is_dir() else [])
 
     def rw_parent(self, container_id: str) -> str | None:
         with self._lock:

@@ -9,12 +9,16 @@ skipped (Docker does the same); ``security.capability`` is kept as a ``SCHILY.xa
 
 from __future__ import annotations
 
+import functools
+import grp
 import io
 import os
+import pwd
 import stat
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO, cast
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -40,11 +44,28 @@ def _read_capability(path: str) -> bytes | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)
+def _user_name(uid: int) -> str:
+    """Host name of an id, as Go's tar.FileInfoHeader fills Uname (what ``docker export`` shows)."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return ""
+
+
+@functools.lru_cache(maxsize=256)
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return ""
+
+
 def _info_from_stat(name: str, path: str, st: os.stat_result) -> tarfile.TarInfo | None:
     info = tarfile.TarInfo(name)
     info.mode = stat.S_IMODE(st.st_mode)
     info.uid, info.gid = st.st_uid, st.st_gid
-    info.uname = info.gname = ""
+    info.uname, info.gname = _user_name(st.st_uid), _group_name(st.st_gid)
     info.mtime = int(st.st_mtime)
     fmt = stat.S_IFMT(st.st_mode)
     if fmt == stat.S_IFREG:
@@ -196,3 +217,8 @@ class IteratorReader(io.RawIOBase):
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
+
+
+def iter_reader(chunks: Iterable[bytes]) -> BinaryIO:
+    """``IteratorReader`` buffered and typed as the binary stream ``register`` takes."""
+    return cast(BinaryIO, io.BufferedReader(IteratorReader(chunks), 1 << 16))

@@ -233,7 +233,7 @@ class _Unpacker:
         if stat.S_ISDIR(st.st_mode):
             for ref in [r for r in self.refs if r.startswith(rel + "/")]:
                 self.split.move_to_blob(self.refs.pop(ref), self.abs(ref))
-            remove_tree(path)
+            remove_tree(path, check_mounts=False)   # inside our private staging dir
         elif rel in self.refs:
             self.split.move_to_blob(self.refs.pop(rel), path)
         else:
@@ -382,9 +382,13 @@ class _Unpacker:
         for rel, times in sorted(self.dir_times.items(), key=lambda kv: -kv[0].count("/")):
             if self._is_real_dir(rel):
                 os.utime(self.abs(rel), ns=times, follow_symlinks=False)
+        real_dirs: set[str] = set()
         for rel in self.refs:
+            parent = rel.rpartition("/")[0]
+            if parent not in real_dirs and self._is_real_dir(parent):
+                real_dirs.add(parent)
             try:
-                st = os.lstat(self.abs(rel))
+                st = os.lstat(self.abs(rel)) if parent in real_dirs else None
             except OSError:
                 st = None
             if st is None or not stat.S_ISREG(st.st_mode):

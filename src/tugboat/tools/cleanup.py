@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from tugboat.store.fsutil import remove_tree
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STALE_GLOB = "tt*"
 TOKEN_RE = re.compile(r"^tt([0-9a-f]{6})$")
@@ -168,9 +170,16 @@ def clean_daemon_dir(tmp: Path, cgroup_parent: str, exec_root: Path | None = Non
         forced.append(f"mount {mp}")
     for d in cgroup_dirs(cgroup_parent):
         remove_cgroup_tree(d)
-    if tmp.exists() and not mounts_under(tmp):
-        shutil.rmtree(tmp, ignore_errors=True)
+    remove_dir(tmp)
     return forced
+
+
+def remove_dir(path: Path) -> None:
+    """Delete ``path`` unless something is mounted under it (never delete through a bind mount into
+    the host). Iterative: a container can nest directories deeper than Python's recursion limit."""
+    if path.exists() and not mounts_under(path):
+        with contextlib.suppress(OSError):
+            remove_tree(path)
 
 
 def leaks(tmp: Path, cgroup_parent: str) -> list[str]:

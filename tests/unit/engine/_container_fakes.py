@@ -82,6 +82,9 @@ class FakeLayers:
     def chain(self, chain_id: str) -> list[Layer]:
         return [Layer(chain_id, chain_id, None, 100)]
 
+    def rw_changes(self, cid: str) -> list[tuple[str, str]]:
+        return [("A", "/new"), ("C", "/etc"), ("D", "/gone")]
+
     def remove_rw(self, cid: str) -> None:
         self.rw.pop(cid, None)
         self.removed.append(cid)
@@ -104,6 +107,7 @@ class FakeRuntime:
         self.ignore_term = False
         self.fail_create: str | None = None
         self.events: list[str] = []
+        self.export_dir: Path | None = None
 
     def create(self, req) -> Started:
         self.events.append("create")
@@ -156,6 +160,21 @@ class FakeRuntime:
     def rootfs(self, cid: str) -> Path:
         return Path("/run/fake") / cid / "rootfs"
 
+    def ps(self, cid: str) -> list[int]:
+        import os
+
+        return [os.getpid()]
+
+    def stats(self, cid: str) -> dict:
+        self.events.append("stats")
+        n = self.events.count("stats")
+        return {"type": "stats", "id": cid, "data": {
+            "cpu": {"usage": {"total": 1000 * n, "percpu": [600 * n, 400 * n], "kernel": 10, "user": 20},
+                    "throttling": {}},
+            "memory": {"usage": {"usage": 4096, "max": 8192, "limit": 1 << 62}, "raw": {"cache": 1}},
+            "pids": {"current": 2},
+            "blkio": {"ioServiceBytesRecursive": [{"major": 8, "minor": 0, "op": "Read", "value": 5}]}}}
+
     def pause(self, cid: str) -> None:
         self.events.append("pause")
 
@@ -166,10 +185,12 @@ class FakeRuntime:
         self.events.append(f"resize {height}x{width}")
 
     def mount_rootfs(self, cid: str, mounts: list) -> Path:
-        raise NotImplementedError
+        self.events.append("mount")
+        assert self.export_dir is not None
+        return self.export_dir
 
     def unmount_rootfs(self, cid: str) -> None:
-        pass
+        self.events.append("unmount")
 
     def shutdown(self) -> None:
         self.watchers.clear()

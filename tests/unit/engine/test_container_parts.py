@@ -25,7 +25,7 @@ from tugboat.engine.container_state import (
     State,
     human_duration,
 )
-from tugboat.errors import InvalidArgument
+from tugboat.errors import InvalidArgument, NotImplementedYet
 
 S = 1_000_000_000
 
@@ -137,7 +137,7 @@ def test_merge_entrypoint_and_cmd_rules():
     # Entrypoint [""] (docker run --entrypoint ""): no entrypoint, image Cmd dropped
     assert command_of(merge_config({"Entrypoint": [""], "Cmd": ["ls"]}, IMG)) == ["ls"]
     assert command_of(merge_config({"Entrypoint": [""]}, IMG)) == []
-    assert merge_config({}, None)["Env"] == []
+    assert merge_config({}, None)["Env"] is None
 
 
 def test_shape_config_order_and_omitempty():
@@ -153,14 +153,19 @@ def test_host_config_defaults():
     assert hc["NetworkMode"] == "default" and hc["ShmSize"] == 67108864 and hc["IpcMode"] == "private"
     assert hc["LogConfig"] == {"Type": "json-file", "Config": {}} and hc["Runtime"] == "runc"
     assert hc["MaskedPaths"] and hc["ReadonlyPaths"] and hc["Binds"] is None
-    hc = build_host_config({"Privileged": True, "RestartPolicy": {"Name": "no"}, "Memory": 5,
+    hc = build_host_config({"Privileged": True, "RestartPolicy": {"Name": "no"}, "Memory": 8 << 20,
                             "LogConfig": {"Type": "", "Config": None}})
     assert hc["MaskedPaths"] is None and hc["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
-    assert hc["Memory"] == 5 and hc["LogConfig"] == {"Type": "json-file", "Config": {}}
+    assert hc["Memory"] == 8 << 20 and hc["LogConfig"] == {"Type": "json-file", "Config": {}}
     with pytest.raises(InvalidArgument, match="invalid restart policy 'sometimes'"):
         build_host_config({"RestartPolicy": {"Name": "sometimes"}})
-    with pytest.raises(InvalidArgument, match="no log driver named 'syslog'"):
+    with pytest.raises(InvalidArgument, match='error looking up logging plugin nope: plugin "nope" not found'):
+        build_host_config({"LogConfig": {"Type": "nope"}})
+    with pytest.raises(NotImplementedYet, match="logging driver syslog is not supported yet"):
         build_host_config({"LogConfig": {"Type": "syslog"}})
+    with pytest.raises(InvalidArgument, match="Minimum memory limit allowed is 6MB"):
+        build_host_config({"Memory": 1000})
+    assert build_host_config({"LogConfig": {"Type": "none"}})["LogConfig"] == {"Type": "none", "Config": {}}
 
 
 # --- /etc files and summary Command --------------------------------------------------------------

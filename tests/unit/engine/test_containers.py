@@ -360,7 +360,7 @@ def test_list_filters_and_status(env):
 # --- restore / persistence -----------------------------------------------------------------------
 def test_restore_after_restart(env):
     svc, rt, layers, images, tmp = env
-    alive = new(svc, "alive", Env=["X=1"], HostConfig={"Memory": 1 << 20})
+    alive = new(svc, "alive", Env=["X=1"], HostConfig={"Memory": 64 << 20})
     dead = new(svc, "dead")
     gone = new(svc, "gone", HostConfig={"AutoRemove": True})
     created = new(svc, "created")
@@ -419,3 +419,96 @@ def test_pause_unpause_resize(env):
     svc.stop("pp", timeout=1)     # thawed so that it can act on SIGTERM
     assert state(svc, "pp")["Status"] == "exited"
     assert rt.events.count("resume") == 2 and "resize 24x80" in rt.events and cid in rt.started
+
+
+def test_logs_through_the_service(env):
+    svc, rt, _, _, tmp = env
+    cid = new(svc, "lg", Tty=True)
+    log = tmp / "containers" / cid / f"{cid}-json.log"
+    log.write_text('{"log":"a\\n","stream":"stdout","time":"2024-01-01T00:00:00Z"}\n'
+                   '{"log":"b\\n","stream":"stderr","time":"2024-01-01T00:00:01Z"}\n')
+    tty, entries = svc.logs("lg", stdout=False)
+    assert tty is True and [e.data for e in entries] == [b"b\n"]
+    svc.start("lg")
+    _, follow = svc.logs("lg", follow=True, tail=0)
+    threading.Timer(0.1, rt.exit, args=(cid, 0)).start()
+    assert list(follow) == []      # ends once the container stops
+    with pytest.raises(NotFound):
+        svc.logs("nosuch")
+
+
+def test_export_mounts_streams_and_unmounts(env):
+    import io
+    import tarfile
+
+    svc, rt, _, _, tmp = env
+    rootfs = tmp / "rootfs"
+    (rootfs / "etc").mkdir(parents=True)
+    (rootfs / "etc" / "motd").write_text("hi\n")
+    rt.export_dir = rootfs
+    new(svc, "ex")
+    data = b"".join(svc.export("ex"))
+    names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
+    assert any(n.endswith("etc/motd") for n in names)
+    assert rt.events[-2:] == ["mount", "unmount"]
+
+
+def test_concurrent_creates_and_removes(env):
+    from concurrent.futures import ThreadPoolExecutor
+
+    svc, rt, *_ = env
+
+    def create_named(_):
+        try:
+            return new(svc, "same")
+        except Conflict:
+            return None
+
+    with ThreadPoolExecutor(8) as pool:
+        won = [x for x in pool.map(create_named, range(16)) if x]
+        ids = list(pool.map(lambda _: new(svc), range(40)))
+    assert len(won) == 1
+    names = [c["Names"][0] for c in svc.list(all=True)]
+    assert len(names) == len(set(names)) == 41
+
+    def start_stop_remove(cid):
+        svc.start(cid)
+        svc.remove(cid, force=True)
+        return cid
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(start_stop_remove, ids)) == sorted(ids)
+    assert [c["Id"] for c in svc.list(all=True)] == won
+
+
+def test_network_modes(env):
+    import socket
+
+    svc, rt, _, _, tmp = env
+    host = new(svc, "hn", HostConfig={"NetworkMode": "host"})
+    assert svc.inspect("hn")["Config"]["Hostname"] == socket.gethostname()
+    svc.start("hn")
+    assert rt.requests[host].netns_path == "host"
+    other = new(svc, "base")
+    joined = new(svc, "joiner", HostConfig={"NetworkMode": "container:base"})
+    with pytest.raises(Conflict, match=f"cannot join network of a non running container: {other}"):
+        svc.start("joiner")
+    assert state(svc, "joiner")["Status"] == "created" and state(svc, "joiner")["ExitCode"] == 128
+    svc.start("base")
+    svc.start("joiner")
+    req = rt.requests[joined]
+    assert req.netns_path == f"/proc/{state(svc, 'base')['Pid']}/ns/net"
+    assert req.etc_files["/etc/hosts"] == tmp / "containers" / other / "hosts"
+    plain = new(svc, "plain")
+    svc.start("plain")
+    assert rt.requests[plain].netns_path is None
+
+
+def test_failed_start_before_runtime_removes_auto_remove(env):
+    svc, rt, *_ = env
+    new(svc, "gone0")
+    cid = new(svc, HostConfig={"AutoRemove": True, "NetworkMode": "container:gone0"})
+    gone = svc.wait_begin(cid, "removed")
+    with pytest.raises(Conflict):
+        svc.start(cid)
+    assert gone.result(2)["StatusCode"] == 128

@@ -97,6 +97,7 @@ def test_round_trip_into_fresh_store(svc, tmp_path):
         c = svc.resolve(image_id).top_chain_id
         assert b"".join(fresh.layers.tar(c)) == b"".join(svc.layers.tar(c))
     assert save_bytes(fresh, ["base:1", "top:2"]) == archive
+    assert fresh.work_dir is not None and list(fresh.work_dir.iterdir()) == []
 
 
 def test_load_progress_and_ids(svc, tmp_path):
@@ -162,6 +163,7 @@ def test_tampered_layer_is_refused(svc, tmp_path):
         list(fresh.load(io.BytesIO(tamper(archive, swap))))
     assert fresh.store.ids() == [] and fresh.store.references() == {}
     assert fresh.layers.layers() == []
+    assert fresh.work_dir is not None and list(fresh.work_dir.iterdir()) == []  # scratch removed
 
 
 def test_partial_load_leaves_nothing(svc, tmp_path):
@@ -274,3 +276,28 @@ def test_concurrent_load_import_remove(svc, tmp_path):
         rec = svc.resolve(f"img{n}:1")
         assert b"".join(svc.layers.tar(rec.top_chain_id))
     assert len(svc.store.ids()) == 4 and len(svc.layers.layers()) == 4
+
+
+@pytest.mark.parametrize("config", [
+    {"rootfs": {"type": "layers", "diff_ids": "x"}},
+    {"rootfs": {"type": "layers", "diff_ids": ["nope"]}},
+    {"rootfs": {"type": "layers", "diff_ids": []}, "created": 5},
+    {"rootfs": {"type": "layers", "diff_ids": []}, "created": "yesterday"},
+    {"rootfs": {"type": "layers", "diff_ids": []}, "config": []},
+    {"rootfs": {"type": "layers", "diff_ids": []}, "history": ["x"]},
+    {"rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"a": 1}}},
+])
+def test_load_refuses_ill_typed_configs(svc, config):
+    archive = make_tar({"manifest.json": json.dumps([{"Config": "c.json", "Layers": []}]).encode(),
+                        "c.json": json.dumps(config).encode()})
+    with pytest.raises(InvalidArgument, match="invalid image config"):
+        list(svc.load(io.BytesIO(archive)))
+    assert svc.store.ids() == []
+    assert svc.list() == []
+
+
+def test_unreadable_archive_leaves_no_scratch(svc):
+    for payload in (b"garbage" * 100, gzip.compress(b"x" * 1000)[:-10]):
+        with pytest.raises(InvalidArgument):
+            list(svc.load(io.BytesIO(payload)))
+    assert svc.work_dir is not None and list(svc.work_dir.iterdir()) == []

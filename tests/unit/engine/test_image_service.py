@@ -318,3 +318,39 @@ def test_history(svc):
     cfg["parent"] = ""
     orphan = svc.create_image(cfg)
     assert [h["Id"] for h in svc.history(orphan)] == [orphan, "<missing>"]
+
+
+def test_import_errors_raise_before_streaming(svc):
+    with pytest.raises(InvalidArgument, match="^foo is not a valid change command$"):
+        svc.import_image(io.BytesIO(make_tar({"a": b"1"})), None, None, ["FOO x"])  # no iteration needed
+    assert svc.store.ids() == [] and svc.layers.layers() == []
+
+
+# ---- prune ----------------------------------------------------------------------------------------
+
+def test_prune_dangling_by_default(svc, users):
+    tagged = do_import(svc, {"a": b"1"}, "keep", "1")
+    dangling = do_import(svc, {"b": b"22"})
+    used = do_import(svc, {"c": b"333"})
+    users.using[used] = ["c" * 64]
+    base = do_import(svc, {"d": b"4444"})
+    child_of(svc, base, {"e": b"5"}, ref="child:1")  # base is an intermediate image: kept
+    report = svc.prune()
+    assert [d for d in report["ImagesDeleted"] if d.get("Deleted") == dangling]
+    assert report["SpaceReclaimed"] == 2
+    assert set(svc.store.ids()) == {tagged, used, base, svc.resolve("child:1").id}
+    assert svc.prune() == {"ImagesDeleted": None, "SpaceReclaimed": 0}
+
+
+def test_prune_all_and_filters(svc):
+    old = do_import(svc, {"a": b"1"}, "old", "1", ["LABEL keep=no"])
+    new = do_import(svc, {"b": b"22"}, "new", "1", ["LABEL keep=yes"])
+    report = svc.prune({"dangling": ["false"], "label!": ["keep=yes"]})
+    assert {"Untagged": "old:1"} in report["ImagesDeleted"] and {"Deleted": old} in report["ImagesDeleted"]
+    assert svc.store.ids() == [new]
+    assert svc.prune({"dangling": ["false"], "until": ["2000-01-01T00:00:00Z"]})["ImagesDeleted"] is None
+    assert svc.prune({"dangling": ["false"], "label": ["keep=yes"]})["SpaceReclaimed"] == 2
+    with pytest.raises(InvalidArgument, match="^Invalid filter 'reference'$"):
+        svc.prune({"reference": ["x"]})
+    with pytest.raises(InvalidArgument, match=r"^Invalid filter 'dangling=\[maybe\]'$"):
+        svc.prune({"dangling": ["maybe"]})

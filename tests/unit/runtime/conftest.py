@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,10 @@ class Harness:
                 self.rt.cleanup(cid)
             except Exception as e:
                 problems.append(f"cleanup {cid}: {e}")
+        deadline = time.monotonic() + 10  # a monitor drains and writes exit.json after its container died
         for pid in self.monitors:
+            while proc_start_time(pid) is not None and time.monotonic() < deadline:
+                time.sleep(0.02)
             if proc_start_time(pid) is not None:
                 os.kill(pid, signal.SIGKILL)
                 problems.append(f"monitor {pid} still running")

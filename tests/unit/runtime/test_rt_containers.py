@@ -316,3 +316,112 @@ def test_overlay_rootfs(h: Harness, tmp_path: Path):
     req = h.request(["sh", "-c", "echo hi > /new && cat /new"], rootfs_mounts=[m])
     assert h.run(req).exit_code == 0
     assert (upper / "new").read_text() == "hi\n" and not (h.rootfs / "new").exists()
+
+
+def test_privileged_and_cap_add_all(h: Harness):
+    req = h.request(["sh", "-c", "grep CapEff /proc/self/status; ls /dev | grep -c . ; cat /proc/1/mountinfo | grep -c ' /proc/kcore '"],
+                    host_config={"Privileged": True})
+    assert h.run(req).exit_code == 1  # grep -c finds no masked /proc/kcore: exit 1
+    out = [r[1] for r in log_records(req.log_path)]
+    assert out[0].startswith("CapEff:") and int(out[0].split()[1], 16) != 0
+    assert int(out[1]) > 10 and out[2] == "0\n"
+    req = h.request(["true"], host_config={"CapAdd": ["ALL"], "CapDrop": ["NET_RAW"]})
+    assert h.run(req).exit_code == 0
+
+
+def test_cap_drop_all(h: Harness):
+    req = h.request(["sh", "-c", "grep CapEff /proc/self/status"], host_config={"CapDrop": ["ALL"]})
+    h.run(req)
+    assert log_records(req.log_path) == [("stdout", "CapEff:\t0000000000000000\n")]
+
+
+def test_unmount_falls_back_to_detach_when_busy(h: Harness, tmp_path: Path):
+    from tugboat.runtime import mounts
+
+    target = tmp_path / "mnt"
+    mounts.mount_rootfs([Mount("bind", str(h.rootfs))], target)
+    fd = os.open(target / "bin", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        pid = os.fork()
+        if pid == 0:  # a process whose cwd keeps the mount busy
+            os.fchdir(fd)
+            time.sleep(5)
+            os._exit(0)
+        time.sleep(0.1)
+        mounts.unmount(target)
+        assert str(target) not in mountpoints()
+    finally:
+        os.close(fd)
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
+def test_parallel_containers(h: Harness):
+    from concurrent.futures import ThreadPoolExecutor
+
+    reqs = [h.request(["sh", "-c", f"echo n{i}; exit {i}"]) for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda r: h.run(r, timeout=60), reqs))
+    assert [s.exit_code for s in statuses] == list(range(8))
+    for i, r in enumerate(reqs):
+        assert log_records(r.log_path) == [("stdout", f"n{i}\n")]
+
+
+def test_on_exit_may_restart_and_watch_again(h: Harness):
+    """A restart policy restarts from inside on_exit: watch must accept the same id."""
+    req = h.request(["sh", "-c", "echo run; exit 2"])
+    results = []
+    import threading
+
+    second = threading.Event()
+
+    def on_exit(status):
+        results.append(status.exit_code)
+        if len(results) == 1:
+            st2 = h.create(req)
+            h.rt.watch(req.id, st2.monitor, req.state_dir, on_exit)
+            h.rt.start(req.id)
+        else:
+            second.set()
+
+    st = h.create(req)
+    h.rt.watch(req.id, st.monitor, req.state_dir, on_exit)
+    h.rt.start(req.id)
+    assert second.wait(20)
+    assert results == [2, 2]
+    assert log_records(req.log_path) == [("stdout", "run\n"), ("stdout", "run\n")]
+
+
+def test_slow_attach_client_gets_everything_and_log_is_complete(h: Harness):
+    # ~9 MB: more than the monitor queues for a client before it stops reading the container.
+    req = h.request(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do cat /bin/busybox | head -c 3000; echo; "
+                     "i=$((i+1)); done"])
+    st = h.create(req)
+    done, got = h.watch(req, st)
+    sock = h.rt.attach(req.id)
+    h.rt.start(req.id)
+    time.sleep(2)  # not reading: the monitor must queue, then hold the container back
+    assert not done.is_set()
+    total = sum(len(p) - 1 for p in read_all(sock, 60))
+    sock.close()
+    assert done.wait(60) and got[0].exit_code == 0
+    logged = sum(len(r[1].encode("utf-8", "surrogateescape")) for r in log_records(req.log_path))
+    assert total == 3000 * 3001
+    assert logged > 0
+
+
+def test_oom_killed_is_reported(h: Harness):
+    req = h.request(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"],
+                    host_config={"Memory": 16 << 20, "MemorySwap": 16 << 20})
+    status = h.run(req, timeout=60)
+    assert status.oom_killed
+    assert status.exit_code == 137
+
+
+def test_device_mapping(h: Harness):
+    req = h.request(["sh", "-c", "echo hi > /dev/xnull && echo wrote"],
+                    host_config={"Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/xnull",
+                                              "CgroupPermissions": "rwm"}]})
+    assert h.run(req).exit_code == 0
+    assert log_records(req.log_path) == [("stdout", "wrote\n")]

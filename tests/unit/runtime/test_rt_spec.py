@@ -15,6 +15,7 @@ from tugboat.runtime.spec import (
     HostInfo,
     build_spec,
     capabilities,
+    check_host_config,
 )
 from tugboat.runtime.users import ResolvedUser
 
@@ -110,8 +111,13 @@ def test_capabilities(hc, expected):
 
 
 def test_unknown_capability():
-    with pytest.raises(InvalidArgument, match='unknown capability: "CAP_FOO"'):
+    with pytest.raises(InvalidArgument) as e:
         capabilities({"CapAdd": ["foo"]}, HOST)
+    assert e.value.message == 'invalid CapAdd: unknown capability: "CAP_FOO"'
+    with pytest.raises(InvalidArgument, match='invalid CapDrop: unknown capability: "CAP_BAR"'):
+        check_host_config({"CapDrop": ["CAP_BAR"]}, HOST)
+    assert check_host_config({"BlkioWeight": 10}, HostInfo(blkio_weight=False)) == [
+        "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."]
 
 
 def test_all_capabilities_limited_to_host_bounding_set():
@@ -174,3 +180,16 @@ def test_tmpfs_mounts():
     s = spec({"Tmpfs": {"/run": "size=1m"}})
     assert {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
             "options": ["noexec", "nosuid", "nodev", "size=1m"]} in s["mounts"]
+
+
+def test_user_mounts_replace_defaults_and_are_ordered_parents_first():
+    extra = [{"destination": "/data/sub", "type": "bind", "source": "/h/sub", "options": ["rbind"]},
+             {"destination": "/data", "type": "bind", "source": "/h/data", "options": ["rbind"]},
+             {"destination": "/etc/hosts", "type": "bind", "source": "/h/hosts", "options": ["rbind"]}]
+    s = spec({"Tmpfs": {"/dev/shm": "size=1m"}}, extra_mounts=extra,
+             etc_files={"/etc/hosts": Path("/d/hosts"), "/etc/hostname": Path("/d/hostname")})
+    dsts = [(m["destination"], m["source"]) for m in s["mounts"]]
+    assert ("/dev/shm", "shm") not in dsts and ("/dev/shm", "tmpfs") in dsts
+    assert ("/etc/hosts", "/d/hosts") not in dsts and ("/etc/hosts", "/h/hosts") in dsts
+    assert ("/etc/hostname", "/d/hostname") in dsts
+    assert dsts.index(("/data", "/h/data")) < dsts.index(("/data/sub", "/h/sub"))

@@ -345,3 +345,32 @@ def test_refuses_to_replace_a_regular_file(engine, sock_path):
         f.write("x")
     with pytest.raises(TugboatError, match="not a socket"):
         APIServer(engine, [sock_path]).start()
+
+
+def test_engine_oserror_is_500_not_a_dropped_connection(server, conn, monkeypatch):
+    def broken() -> dict:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(server._app.engine.system, "info", broken)
+    r, body = get(conn, "/info")
+    assert r.status == 500 and "Permission denied" in json.loads(body)["message"]
+    assert get(conn, "/_ping")[1] == b"OK"
+
+
+def test_shutdown_with_open_connections(engine, sock_path):
+    import time
+
+    from server_http_helpers import RawConn
+    srv = APIServer(engine, [sock_path])
+    srv.start()
+    idle = UnixHTTPConnection(sock_path)
+    get(idle, "/_ping")                      # a kept-alive, idle connection
+    rc = RawConn(sock_path)
+    rc.send_request("POST", "/containers/create", body=b'{"Image":"b"}')
+    rc.read_head()
+    t = time.monotonic()
+    srv.shutdown()
+    assert time.monotonic() - t < 3
+    assert rc.read_to_eof() is not None      # the server side went away
+    rc.close()
+    idle.close()

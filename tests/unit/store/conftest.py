@@ -8,16 +8,13 @@ from pathlib import Path
 import pytest
 
 from tugboat.store.layers import LayerStore
-from tugboat.store.snapshots.overlay import overlay_supported
 
-
-def _can_overlay(tmp: Path) -> bool:
-    return os.geteuid() == 0 and overlay_supported(tmp)
+from .helpers import can_overlay
 
 
 @pytest.fixture(params=["overlay2", "vfs"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> LayerStore:
-    if request.param == "overlay2" and not _can_overlay(tmp_path):
+    if request.param == "overlay2" and not can_overlay():
         pytest.skip("overlayfs not available (needs root)")
     if os.geteuid() != 0:
         pytest.skip("layer unpacking preserves ownership: needs root")

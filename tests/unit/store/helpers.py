@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import os
+import shutil
 import subprocess
 import tarfile
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tugboat.store.layers import Layer, LayerStore, Mount
+from tugboat.store.snapshots.overlay import overlay_supported
 
 
-def make_tar(entries: list[tuple[tarfile.TarInfo, bytes | None]], fmt: int = tarfile.PAX_FORMAT) -> bytes:
+@functools.lru_cache(maxsize=1)
+def can_overlay() -> bool:
+    """Root and a working overlay mount, probed in a private directory (probes clean up after
+    themselves, so two test runs must not share one)."""
+    if os.geteuid() != 0:
+        return False
+    d = Path(tempfile.mkdtemp(prefix="tugboat-store-probe-"))
+    try:
+        return overlay_supported(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def make_tar(entries: Sequence[tuple[tarfile.TarInfo, bytes | None]], fmt: int = tarfile.PAX_FORMAT) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=fmt, encoding="utf-8", errors="surrogateescape") as tf:
         for info, data in entries:

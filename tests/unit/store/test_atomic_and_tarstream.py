@@ -1,15 +1,17 @@
-"""Atomic state files and the streaming directory tar."""
+"""Atomic state files, the streaming directory tar and safe tree removal."""
 
 from __future__ import annotations
 
 import io
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from tugboat.store.atomic import read_json, remove_tmp_files, write_atomic, write_json
+from tugboat.store.fsutil import mounts_below, remove_tree
 from tugboat.store.tarstream import tar_directory
 
 
@@ -64,3 +66,41 @@ def test_tar_directory(tmp_path: Path) -> None:
         assert (m["a/b/f"].uid, m["a/b/f"].gid) == (1234, 5678)
         assert "SCHILY.xattr.security.capability" in m["a/b/f"].pax_headers
     assert list(m).index("a") < list(m).index("a/b") < list(m).index("a/b/f")
+
+
+def test_remove_tree_handles_trees_deeper_than_path_max(tmp_path: Path) -> None:
+    top = tmp_path / "deep"
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in range(3000):           # 3000 * 2 bytes: beyond PATH_MAX and the recursion limit
+            os.mkdir("d", dir_fd=fd)
+            if i % 500 == 0:
+                os.close(os.open("f", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd))
+                os.symlink("/etc", "s", dir_fd=fd)
+            new = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = new
+    finally:
+        os.close(fd)
+    remove_tree(top)
+    assert not top.exists() and os.path.exists("/etc/passwd")
+    remove_tree(top)                    # missing: fine
+
+
+def test_remove_tree_refuses_mounts_inside(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount")
+    (tmp_path / "t/mnt").mkdir(parents=True)
+    (tmp_path / "vol").mkdir()
+    (tmp_path / "vol/keep").write_bytes(b"k")
+    subprocess.run(["mount", "--bind", str(tmp_path / "vol"), str(tmp_path / "t/mnt")], check=True)
+    try:
+        assert mounts_below(tmp_path / "t") == [str(tmp_path / "t/mnt")]
+        with pytest.raises(OSError, match="mounts inside"):
+            remove_tree(tmp_path / "t")
+    finally:
+        subprocess.run(["umount", str(tmp_path / "t/mnt")], check=True)
+    assert (tmp_path / "vol/keep").read_bytes() == b"k"
+    remove_tree(tmp_path / "t")
+    assert not (tmp_path / "t").exists()

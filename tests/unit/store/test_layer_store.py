@@ -12,7 +12,7 @@ import pytest
 
 from tugboat.errors import Conflict, InvalidArgument, NotFound
 from tugboat.store.layers import LayerStore, Mount, chain_id_of
-from tugboat.store.tarstream import IteratorReader
+from tugboat.store.tarstream import iter_reader
 
 from .helpers import dir_, make_tar, mounted, node, reg, register
 
@@ -165,7 +165,7 @@ def test_rw_diff_changes_and_commit(store: LayerStore, tmp_path: Path) -> None:
     assert {members["newdir/hard"].type, members["newdir/sub/file"].type} == {tarfile.LNKTYPE, tarfile.REGTYPE}
     assert "bin/sh" not in members
 
-    committed = store.register(IteratorReader(store.rw_diff("c2")), top.chain_id)
+    committed = store.register(iter_reader(store.rw_diff("c2")), top.chain_id)
     store.create_rw("c3", committed.chain_id)
     with mounted(store.rw_mounts("c3"), tmp_path / "mnt3") as rootfs:
         assert _view(rootfs) == expected
@@ -229,6 +229,18 @@ def test_restart_recovers_and_cleans(store: LayerStore) -> None:
     assert b"".join(again.tar(mid.chain_id)) == b"".join(store.tar(mid.chain_id))
 
 
+def test_restart_drops_corrupt_metadata_and_broken_chains(store: LayerStore) -> None:
+    base, mid, top = _stack(store)
+    db = store.home / "layerdb" / "sha256"
+    (db / ("e" * 64)).mkdir()
+    (db / ("e" * 64) / "layer.json").write_text("{not json")
+    os.rename(db / mid.chain_id[7:], store.home / "tmp" / "lost")    # a gap in the chain
+    again = LayerStore(store.data_root, driver=store.driver_name)
+    assert [x.chain_id for x in again.layers()] == [base.chain_id]
+    assert sorted(os.listdir(db)) == [base.chain_id[7:]]
+    assert len(os.listdir(again.home / "l")) == 1
+
+
 def test_remove_rw_refuses_while_mounted(store: LayerStore, tmp_path: Path) -> None:
     store.create_rw("m", None)
     inside = store.home / "c" / "m" / ("rootfs" if store.driver_name == "vfs" else "upper")
@@ -240,3 +252,39 @@ def test_remove_rw_refuses_while_mounted(store: LayerStore, tmp_path: Path) -> N
             store.remove_rw("m")
     store.remove_rw("m")
     assert (vol / "data").read_bytes() == b"keep me" and not store.rw_exists("m")
+
+
+def test_init_layer(store: LayerStore, tmp_path: Path) -> None:
+    image = register(store, [
+        dir_("etc"), reg("etc/hosts", b"127.0.0.1 image\n"), node("etc/mtab", tarfile.SYMTYPE, "../proc/self/mounts"),
+        dir_("gone"), reg("gone/.wh..wh..opq"), reg(".wh.sys"), dir_("proc", mode=0o555),
+    ])
+    store.create_rw("init", image.chain_id, init_layer=True)
+    with mounted(store.rw_mounts("init"), tmp_path / "mnt") as rootfs:
+        view = _view(rootfs)
+        assert view["etc/hosts"] == b"127.0.0.1 image\n"
+        assert view["etc/mtab"] == "-> ../proc/self/mounts"
+        assert view["etc/hostname"] == b"" and view["etc/resolv.conf"] == b"" and view[".dockerenv"] == b""
+        assert view["sys"] == "dir" and view["dev/pts"] == "dir" and view["dev/console"] == b""
+        assert stat.S_IMODE(os.lstat(rootfs / "proc").st_mode) == 0o555       # the image's own
+        (rootfs / "added").write_bytes(b"x")
+    assert store.rw_changes("init") == [("A", "/added")]
+    with tarfile.open(fileobj=io.BytesIO(b"".join(store.rw_diff("init")))) as tf:
+        assert tf.getnames() == ["added"]
+    store.remove_rw("init")
+    assert store.prune([]) == [image.chain_id]
+
+
+def test_exists_in_view(store: LayerStore) -> None:
+    from tugboat.store.snapshots.base import exists_in_view
+
+    base = register(store, [dir_("a"), reg("a/f"), dir_("b"), reg("b/f"), reg("c"), dir_("d"), reg("d/f"),
+                            node("s", tarfile.SYMTYPE, "/x")])
+    top = register(store, [reg(".wh.c"), dir_("b"), reg("b/.wh..wh..opq"), reg("b/new"), reg("d/.wh.f")],
+                   parent=base.chain_id)
+    lowers = [store.layer_path(x.chain_id) for x in store.chain(top.chain_id)]
+    ov = store.driver_name == "overlay2"
+    assert exists_in_view(lowers, "a/f", ov) and exists_in_view(lowers, "b/new", ov)
+    assert not exists_in_view(lowers, "c", ov) and not exists_in_view(lowers, "b/f", ov)
+    assert not exists_in_view(lowers, "d/f", ov) and exists_in_view(lowers, "d", ov)
+    assert exists_in_view(lowers, "s/anything", ov) and not exists_in_view(lowers, "zzz", ov)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import tarfile
@@ -43,6 +44,9 @@ def _complex_entries() -> list:
         node("fifo", tarfile.FIFOTYPE, mode=0o644),
         reg("bigids", b"ids", uid=3_000_000, gid=3_000_001),
         reg("empty-file", b""),
+        reg("raw-\udcff-name", b"not utf-8 on disk"),
+        node("h" * 101, tarfile.LNKTYPE, LONG),
+        reg("mtime-frac", b"t", mtime=1_600_000_000.5),
     ]
 
 
@@ -52,6 +56,12 @@ def test_roundtrip_is_byte_identical(store: LayerStore, fmt: int) -> None:
     layer = store.register(io.BytesIO(data), None)
     assert layer.diff_id == "sha256:" + hashlib.sha256(data).hexdigest()
     assert b"".join(store.tar(layer.chain_id)) == data
+    root = store.layer_path(layer.chain_id)
+    assert (root / "raw-\udcff-name").read_bytes() == b"not utf-8 on disk"
+    assert b"raw-\xff-name" in os.listdir(os.fsencode(root))
+    assert os.lstat(root / ("h" * 101)).st_ino == os.lstat(root / LONG).st_ino
+    if fmt == tarfile.PAX_FORMAT:
+        assert os.lstat(root / "mtime-frac").st_mtime_ns == 1_600_000_000_500_000_000
 
 
 def test_roundtrip_gzip_input_gives_uncompressed_tar(store: LayerStore) -> None:

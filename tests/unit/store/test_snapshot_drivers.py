@@ -16,10 +16,9 @@ from tugboat.errors import InvalidArgument
 from tugboat.store.layers import LayerStore
 from tugboat.store.snapshots.overlay import overlay_supported
 
-from .helpers import dir_, mounted, reg, register
+from .helpers import can_overlay, dir_, mounted, reg, register
 
-needs_overlay = pytest.mark.skipif(os.geteuid() != 0 or not overlay_supported(Path("/tmp")),
-                                   reason="needs root and overlayfs")
+needs_overlay = pytest.mark.skipif(not can_overlay(), reason="needs root and overlayfs")
 
 
 @needs_overlay

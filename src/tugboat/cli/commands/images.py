@@ -44,7 +44,8 @@ def images(ctx: Context, argv: list[str], path: str) -> int:
     trunc = not opts["no_trunc"]
     rows = fm.image_rows(imgs, opts["digests"], trunc)
     try:
-        fm.render_rows(tmpl, rows, fm.IMAGE_TITLES, ctx.out, probe=fm.ImageRow({}, "", "", "", trunc))
+        fm.render_rows(tmpl, rows, fm.IMAGE_TITLES, ctx.out, probe=fm.ImageRow({}, "", "", "", trunc),
+                       errors=fm.IMAGE_ERRORS)
     except fm.FormatError as e:
         ctx.eprint(str(e))
         return 1
@@ -215,7 +216,8 @@ def history(ctx: Context, argv: list[str], path: str) -> int:
     rows = [fm.HistoryRow(h, trunc, bool(opts["human"])) for h in hist]
     try:
         titles = fm.HISTORY_TITLES if opts["human"] else {**fm.HISTORY_TITLES, "CreatedSince": "CREATED AT"}
-        fm.render_rows(tmpl, rows, titles, ctx.out, probe=fm.HistoryRow({}, trunc, True))
+        fm.render_rows(tmpl, rows, titles, ctx.out, probe=fm.HistoryRow({}, trunc, True),
+                       errors=fm.IMAGE_ERRORS)
     except fm.FormatError as e:
         ctx.eprint(str(e))
         return 1

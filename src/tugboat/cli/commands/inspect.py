@@ -76,7 +76,8 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
     opts, args = parse(spec, argv)
     want = kind or opts.get("type")
     if want not in (None, "", "container", "image"):
-        ctx.eprint(f'"{want}" is not a valid value for --type')
+        ctx.eprint(f'unknown type: "{want}": must be one of "config", "container", "image", "network", '
+                   '"node", "plugin", "secret", "service", "task", "volume"')
         return 1
     fmt = opts["format"]
     tmpl = None
@@ -117,18 +118,20 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
             continue
         raws.append(got)
     if tmpl is not None:
+        # docker's TemplateInspector: a failing element adds an error and is skipped; an empty
+        # output still prints one newline; errors follow the output.
         from tugboat.cli.gotemplate import TemplateError
         buf = []
         for r in raws:
             try:
                 buf.append(tmpl.execute(json.loads(r)) + "\n")
             except TemplateError as e:
-                ctx.out.write("".join(buf) + "\n")
-                ctx.eprint(f"template parsing error: {e}")
-                return 1
-        ctx.out.write("".join(buf))
+                errors.append(f"template parsing error: {e}")
+        ctx.out.write("".join(buf) or "\n")
         return _finish(ctx, errors)
-    if not raws:
+    if fmt == "json":  # docker 28: the daemon's objects as one compact JSON array
+        ctx.out.write("[" + ",".join(raws) + "]\n")
+    elif not raws:
         ctx.out.write("[]\n")
     else:
         ctx.out.write(indent_json("[" + ",".join(raws) + "]") + "\n")

@@ -29,23 +29,40 @@ def ps(ctx: Context, argv: list[str], path: str) -> int:
     from tugboat.cli import formatter as fm
     fmt = opts["format"]
     default = fm.CONTAINER_TABLE + ("\t{{.Size}}" if opts["size"] else "")
+    if opts["quiet"] and fmt:
+        ctx.eprint("WARNING: Ignoring custom format, because both --format and --quiet are set.")
+        fmt = None
     tmpl = fm.resolve_format(fmt, default, "{{.ID}}", opts["quiet"])
     last = opts["last"]
     if opts["latest"] and last == -1:
         last = 1
-    size = bool(opts["size"]) or (bool(fmt) and "Size" in (fmt or "") and not opts["quiet"])
+    trunc = not opts["no_trunc"]
+    import time
+    now = time.time()
+    probe = fm.ContainerRow({}, trunc, now)
+    size = bool(opts["size"])
+    if not size and fmt and fmt != "json":  # docker 28 does not probe its `json` keyword
+        # like docker: run the template once on an empty row to see whether it reads .Size
+        try:
+            fm.render_rows(tmpl, [], fm.CONTAINER_TITLES, _Null(), probe=probe)
+        except fm.FormatError as e:
+            ctx.eprint(str(e))
+            return 1
+        size = probe.size_used
     try:
         containers = ctx.client.containers.list(all=opts["all"], limit=last, size=size, filters=filters)
     except APIError as e:
         ctx.daemon_error(e)
         return 1
-    trunc = not opts["no_trunc"]
-    import time
-    now = time.time()
     rows = [fm.ContainerRow(c, trunc, now) for c in containers]
     try:
-        fm.render_rows(tmpl, rows, fm.CONTAINER_TITLES, ctx.out, probe=fm.ContainerRow({}, trunc, now))
+        fm.render_rows(tmpl, rows, fm.CONTAINER_TITLES, ctx.out, probe=probe)
     except fm.FormatError as e:
         ctx.eprint(str(e))
         return 1
     return 0
+
+
+class _Null:
+    def write(self, _: str) -> int:
+        return 0

@@ -14,6 +14,7 @@ import threading
 
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, I, L, S, Spec, parse
+from tugboat.cli.jsonmessage import StreamError
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
@@ -318,19 +319,22 @@ def _fail(ctx: Context, path: str, msg: str) -> None:
 
 
 def create(ctx: Context, argv: list[str], path: str) -> int:
+    """Unlike run, docker's create reports failures plainly and exits 1 (125 only for flag errors)."""
     opts, args = parse(_spec(path, run=False), argv)
     try:
-        config, name = build_config(opts, args, detach=True)
+        # docker's create records the attach flags a later `start -a[i]` uses: stdout/stderr, and
+        # stdin + StdinOnce with -i
+        config, name = build_config(opts, args, detach=False)
         ctx.print(create_container(ctx, opts, config, name))
     except RunError as e:
         _fail(ctx, path, str(e))
         return 125
     except APIError as e:
-        _fail(ctx, path, f"Error response from daemon: {e.message}")
-        return 125
-    except DaemonUnreachable as e:
-        _fail(ctx, path, str(e))
-        return 125
+        ctx.eprint(f"Error response from daemon: {e.message}")
+        return 1
+    except (DaemonUnreachable, StreamError) as e:
+        ctx.eprint(str(e))
+        return 1
     return 0
 
 
@@ -409,6 +413,7 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
             return 1
         _fail(ctx, run_path, msg)
         return status_for_start_error(e.message)
+    restore = _tty_setup(ctx, id, stdin) if tty else None
     if stdin:
         threading.Thread(target=_pump_stdin, args=(hijacked,), daemon=True).start()
     _proxy_signals(ctx, id, tty)
@@ -424,7 +429,11 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
             yield data
 
     from tugboat.cli.streams import copy_output
-    copy_output(chunks(), tty)
+    try:
+        copy_output(chunks(), tty)
+    finally:
+        if restore is not None:
+            restore()
     hijacked.close()
     waiter.join()
     if waiter.error is not None:
@@ -439,6 +448,41 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
         ctx.eprint(f"Error waiting for container: {err['Message']}")
         return 125
     return int(result.get("StatusCode", 0))
+
+
+def _tty_setup(ctx: Context, id: str, stdin: bool) -> Any:
+    """With -t: size the container's pty like ours (and follow SIGWINCH); with -i too, put our
+    terminal in raw mode so keystrokes (and the detach keys) go to the container unmodified.
+    Returns a function restoring the terminal, or None."""
+    import signal
+    out_fd = sys.stdout.fileno()
+    if not os.isatty(out_fd):
+        return None
+
+    def resize(*_: Any) -> None:
+        try:
+            size = os.get_terminal_size(out_fd)
+            ctx.client.containers.resize(id, size.lines, size.columns)
+        except (OSError, APIError):
+            pass
+
+    resize()
+    try:
+        signal.signal(signal.SIGWINCH, resize)
+    except (ValueError, OSError):
+        pass
+    in_fd = sys.stdin.fileno()
+    if not stdin or not os.isatty(in_fd):
+        return None
+    import termios
+    import tty
+    saved = termios.tcgetattr(in_fd)
+    tty.setraw(in_fd)
+
+    def restore() -> None:
+        termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
+
+    return restore
 
 
 def _proxy_signals(ctx: Context, id: str, tty: bool) -> None:
@@ -474,7 +518,7 @@ def run(ctx: Context, argv: list[str], path: str) -> int:
     except APIError as e:
         _fail(ctx, path, f"Error response from daemon: {e.message}")
         return 125
-    except DaemonUnreachable as e:
+    except (DaemonUnreachable, StreamError) as e:
         _fail(ctx, path, str(e))
         return 125
     c = ctx.client.containers

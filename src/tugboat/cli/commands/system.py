@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform
+import os
 import sys
 
 from tugboat.cli.context import Context
@@ -44,6 +44,7 @@ Server:{{if ne .Platform.Name ""}} {{.Platform.Name}}{{end}}
   {{- end}}
   {{- end}}
   {{- else }}
+  Version:\t{{$component.Version}}
   {{- range $key, $value := .Details}}
   {{$key}}:\t{{$value}}
   {{- end}}
@@ -55,10 +56,32 @@ Server:{{if ne .Platform.Name ""}} {{.Platform.Name}}{{end}}
 def _client_info(api_version: str) -> dict[str, Any]:
     from tugboat import __version__
     from tugboat.client.transport import MAX_API_VERSION
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    machine = os.uname().machine  # not `platform`: its import costs ~5 ms
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
     return {"Version": __version__, "ApiVersion": api_version, "DefaultAPIVersion": MAX_API_VERSION,
-            "PythonVersion": platform.python_version(), "Os": sys.platform.rstrip("0123456789"),
+            "PythonVersion": "{}.{}.{}".format(*sys.version_info[:3]), "Os": sys.platform.rstrip("0123456789"),
             "Arch": arch, "Context": "default"}
+
+
+def _ansic(rfc3339: str) -> str:
+    """docker's reformatDate: RFC 3339 -> time.ANSIC ("Thu May  7 21:09:36 2026"), else unchanged.
+    Done by hand: datetime/_strptime imports cost more than `tug version` itself."""
+    try:
+        date, clock = rfc3339[:10], rfc3339[11:19]
+        y, m, d = (int(x) for x in date.split("-"))
+        if rfc3339[10] != "T" or len(clock) != 8:
+            return rfc3339
+    except (ValueError, IndexError):
+        return rfc3339
+    # days since 1970-01-01 (a Thursday), Howard Hinnant's days_from_civil
+    yy = y - (m <= 2)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    wday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days % 7]
+    mon = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[m - 1]
+    return f"{wday} {mon} {d:2d} {clock} {y}"
 
 
 def version(ctx: Context, argv: list[str], path: str) -> int:
@@ -69,7 +92,7 @@ def version(ctx: Context, argv: list[str], path: str) -> int:
     fmt = opts["format"]
     text = VERSION_TEMPLATE if not fmt else ("{{json .}}" if fmt == "json" else fmt)
     try:
-        tmpl = Template(text)
+        tmpl = Template(text, name="version")
     except TemplateError as e:
         ctx.eprint(f"template parsing error: {e}")
         return 64
@@ -78,15 +101,30 @@ def version(ctx: Context, argv: list[str], path: str) -> int:
     try:
         server = ctx.client.system.version()
         api = ctx.client.api_version
+        for comp in server.get("Components") or []:
+            details = comp.get("Details") or {}
+            if comp.get("Name") == "Engine" and "BuildTime" in details:
+                details["BuildTime"] = _ansic(details["BuildTime"])
     except (APIError, DaemonUnreachable) as e:
         err = e
         from tugboat.client.transport import MAX_API_VERSION
         api = MAX_API_VERSION
-    data = {"Client": _client_info(api), "Server": server, "ServerOK": server is not None}
+    from tugboat.cli.gotemplate import Struct
+
+    class Version(Struct):
+        aliases = {"APIVersion": "ApiVersion"}
+
+    class VersionInfo(Struct):
+        go_type = "system.versionInfo"
+
+    data = VersionInfo(Client=Version(_client_info(api)), Server=Version(server) if server is not None else None,
+                       ServerOK=server is not None)
     try:
         out = tmpl.execute(data)
     except TemplateError as e:
-        ctx.eprint(f"template parsing error: {e}")
+        ctx.out.write("\n")  # docker flushes its (empty) output first
+        ctx.out.flush()
+        ctx.eprint(str(e))
         return 1
     if not fmt:
         from tugboat.cli.table import tabwrite
@@ -197,16 +235,25 @@ def info(ctx: Context, argv: list[str], path: str) -> int:
         ctx.out.write(f"Client:\n Version:    {__version__}\n Context:    default\n Debug Mode: false\n\n"
                       "Server:\n")
         ctx.out.flush()
-        ctx.eprint(f"ERROR: {e.message if isinstance(e, APIError) else e}")
-        ctx.eprint("errors pretty printing info")
+        ctx.daemon_error(e)
         return 1
     if fmt:
-        from tugboat.cli.gotemplate import Template, TemplateError
+        from tugboat.cli.gotemplate import Struct, Template, TemplateError
+
+        class DockerInfo(Struct):
+            go_type = "system.dockerInfo"
+
         try:
-            text = "{{json .}}" if fmt == "json" else fmt
-            ctx.out.write(Template(text).execute(data) + "\n")
+            tmpl = Template("{{json .}}" if fmt == "json" else fmt)
         except TemplateError as e:
             ctx.eprint(f"template parsing error: {e}")
+            return 64
+        try:
+            ctx.out.write(tmpl.execute(DockerInfo(data)) + "\n")
+        except TemplateError as e:
+            ctx.out.write("\n")
+            ctx.out.flush()
+            ctx.eprint(str(e))
             return 1
         return 0
     from tugboat import __version__

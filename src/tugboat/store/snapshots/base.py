@@ -77,7 +77,7 @@ def is_opaque(path: str) -> bool:
 def lower_tree(lowers: list[Path], overlay: bool) -> Node:
     """Merge layers bottom -> top: whiteouts and opaque dirs hide what is below them, a non-directory
     replaces a directory tree, a directory over a directory merges."""
-    root = Node(os.fspath(lowers[-1]) if lowers else "/nonexistent", os.stat(lowers[-1] if lowers else "/"))
+    root = Node("", os.stat("/"))          # any directory: the root's children are what counts
     for layer in lowers:
         root.path, root.st = os.fspath(layer), os.lstat(layer)
         entries = list(walk(layer))
@@ -217,3 +217,67 @@ def regular_size(paths: Iterator[tuple[str, os.stat_result]]) -> int:
             seen.add((st.st_dev, st.st_ino))
             total += st.st_size
     return total
+
+
+def exists_in_view(lowers: list[Path], rel: str, overlay: bool) -> bool:
+    """Whether ``rel`` is visible in the merged chain, without merging it all.  A symlink on the
+    way counts as existing (Docker's init layer must not shadow an image's symlinked /etc)."""
+    parts = [p for p in rel.split("/") if p]
+    for layer in reversed(lowers):
+        cur = os.fspath(layer)
+        opaque_above = False
+        for i, comp in enumerate(parts):
+            nxt = os.path.join(cur, comp)
+            if not overlay and os.path.lexists(os.path.join(cur, WHITEOUT_PREFIX + comp)):
+                return False
+            try:
+                st = os.lstat(nxt)
+            except (FileNotFoundError, NotADirectoryError):
+                if opaque_above:
+                    return False
+                break                              # not in this layer: look below
+            if overlay and is_overlay_whiteout(st):
+                return False
+            if i == len(parts) - 1 or stat.S_ISLNK(st.st_mode):
+                return True
+            if not stat.S_ISDIR(st.st_mode):
+                return False
+            opaque_above = opaque_above or (is_opaque(nxt) if overlay else
+                                            os.path.lexists(os.path.join(nxt, WHITEOUT_OPAQUE)))
+            cur = nxt
+    return False
+
+
+# Docker's init layer (daemon/initlayer): mount points and files every container expects, kept
+# in a layer of their own between the image and the rw layer so that ``diff``/``commit`` skip them.
+INIT_LAYER: list[tuple[str, str]] = [
+    ("dev/pts", "dir"), ("dev/shm", "dir"), ("proc", "dir"), ("sys", "dir"), (".dockerenv", "file"),
+    ("etc/resolv.conf", "file"), ("etc/hosts", "file"), ("etc/hostname", "file"),
+    ("dev/console", "file"), ("etc/mtab", "/proc/mounts"),
+]
+
+
+def make_init_layer(target: Path, lowers: list[Path], overlay: bool) -> None:
+    """Create in ``target`` whatever of ``INIT_LAYER`` the image does not have, as Docker does."""
+    target.mkdir()
+    os.chmod(target, 0o755)
+    for rel, kind in INIT_LAYER:
+        if exists_in_view(lowers, rel, overlay):
+            continue
+        head, _, base = rel.rpartition("/")
+        parent = target / head if head else target
+        if head:
+            for i in range(len(head.split("/"))):
+                d = target.joinpath(*head.split("/")[:i + 1])
+                if not d.exists():
+                    d.mkdir()
+                    os.chmod(d, 0o755)
+        if kind == "dir":
+            (parent / base).mkdir()
+            os.chmod(parent / base, 0o755)
+        elif kind == "file":
+            fd = os.open(parent / base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o755)
+            os.close(fd)
+            os.chmod(parent / base, 0o755)
+        else:
+            os.symlink(kind, parent / base)

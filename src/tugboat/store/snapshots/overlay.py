@@ -150,6 +150,9 @@ def overlay_supported(data_root: Path) -> bool:
     if not libc_name:
         return False
     libc = ctypes.CDLL(libc_name, use_errno=True)
+    for stale in data_root.glob("overlay-probe-*"):      # a probe a killed tugd left mounted
+        libc.umount2(os.fsencode(stale / "m"), 2)
+        shutil.rmtree(stale, ignore_errors=True)
     probe = data_root / f"overlay-probe-{secrets.token_hex(4)}"
     try:
         for sub in ("l1", "l2", "u", "w", "m"):
@@ -169,7 +172,3 @@ def overlay_supported(data_root: Path) -> bool:
         return False
     finally:
         shutil.rmtree(probe, ignore_errors=True)
-
-
-def new_cache_id() -> str:
-    return secrets.token_hex(6)
