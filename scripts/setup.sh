@@ -39,3 +39,6 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# Byte-compile the package once: `tug` is started for every command, and recompiling its
+# modules on each start (e.g. under PYTHONDONTWRITEBYTECODE) would triple its start-up time.
+.venv/bin/python -m compileall -q src/tugboat >/dev/null || true

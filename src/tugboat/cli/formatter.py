@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import time
 
-from tugboat.cli.gotemplate import Template, TemplateError, go_json, go_quote
 from tugboat.cli.humanize import ago, go_time_string, human_size
 from tugboat.cli.table import tabwrite
 
@@ -70,14 +69,55 @@ PS_ERRORS = ("failed to parse template: ", "failed to execute template: ")
 IMAGE_ERRORS = ("template parsing error: ", "template parsing error: ")  # docker 28 images/history
 
 
+def simple_fields(text: str) -> list[tuple[bool, str]] | None:
+    """Split a template made only of text and `{{.Field}}` actions (docker's default formats and
+    most user ones) into (is_field, text) parts; None if it needs the real template engine."""
+    parts: list[tuple[bool, str]] = []
+    i = 0
+    while True:
+        j = text.find("{{", i)
+        if j < 0:
+            parts.append((False, text[i:]))
+            return parts
+        k = text.find("}}", j)
+        if k < 0:
+            return None
+        inner = text[j + 2:k].strip(" ")
+        if not (inner.startswith(".") and inner[1:].isidentifier()):
+            return None
+        parts += [(False, text[i:j]), (True, inner[1:])]
+        i = k + 2
+
+
 def render_rows(fmt: str, rows: Iterable[Any], titles: dict[str, str], out: Any = None,
                 probe: Any = None, errors: tuple[str, str] = PS_ERRORS) -> None:
     """Write rows with `fmt` (already resolved from table/json/quiet defaults) to out.
 
     `probe` is an empty row the template is tried on first: docker does that (to see whether
-    .Size is used), so a bad field fails even when there are no rows."""
+    .Size is used), so a bad field fails even when there are no rows. Templates of plain
+    `{{.Field}}` actions on known fields skip the template engine (and its import of `re`)."""
     out = out or sys.stdout
     is_table, text = expand_format(fmt)
+    parts = simple_fields(text)
+    if parts is not None and all(name in titles and name != "Label" for is_field, name in parts if is_field):
+        def fill(row: Any) -> str:
+            vals = []
+            for is_field, t in parts:
+                if not is_field:
+                    vals.append(t)
+                    continue
+                v = getattr(row, t)()
+                vals.append("<nil>" if v is None else v if isinstance(v, str) else str(v))
+            return "".join(vals)
+
+        if probe is not None:
+            fill(probe)
+        lines = [fill(Header(titles)) + "\n"] if is_table else []
+        lines += [fill(r) + "\n" for r in rows]
+        text_out = "".join(lines)
+        out.write(tabwrite(text_out) if is_table else text_out)
+        return
+    from tugboat.cli.gotemplate import Template, TemplateError
     try:
         tmpl = Template(text)
     except TemplateError as e:
@@ -134,19 +174,43 @@ def _strip_image_digest(image: str) -> str:
 
 
 def display_ports(ports: list[dict[str, Any]] | None) -> str:
-    """A simplified api/types DisplayablePorts: "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, 443/tcp"."""
+    """docker/cli's DisplayablePorts: unpublished ports grouped into ranges per protocol, then
+    published ones ("0.0.0.0:8080->80/tcp"), in its sort order."""
     if not ports:
         return ""
-    items = []
-    for p in sorted(ports, key=lambda p: (p.get("Type", ""), p.get("PrivatePort", 0), p.get("IP", ""))):
-        proto = p.get("Type", "tcp")
-        if p.get("PublicPort"):
-            ip = p.get("IP", "")
-            host = f"[{ip}]" if ":" in ip else ip
-            items.append(f"{host}:{p['PublicPort']}->{p['PrivatePort']}/{proto}")
+
+    def key(p: dict[str, Any]) -> tuple[int, str, int, str]:
+        return (p.get("PrivatePort", 0), p.get("IP", ""), p.get("PublicPort", 0), p.get("Type", ""))
+
+    def form(k: str, first: int, last: int) -> str:
+        ip, _, proto = k.rpartition("/")
+        group = str(first) if first == last else f"{first}-{last}"
+        if ip:
+            group = f"{f'[{ip}]' if ':' in ip else ip}:{group}->{group}"
+        return f"{group}/{proto}"
+
+    groups: dict[str, list[int]] = {}
+    result: list[str] = []
+    mappings: list[str] = []
+    for p in sorted(ports, key=key):
+        cur, proto, ip = p.get("PrivatePort", 0), p.get("Type", ""), p.get("IP", "")
+        k = proto
+        if ip:
+            if p.get("PublicPort", 0) != cur:
+                host = f"[{ip}]" if ":" in ip else ip
+                mappings.append(f"{host}:{p.get('PublicPort', 0)}->{cur}/{proto}")
+                continue
+            k = f"{ip}/{proto}"
+        g = groups.get(k)
+        if g is None:
+            groups[k] = [cur, cur]
+        elif cur == g[1] + 1:
+            g[1] = cur
         else:
-            items.append(f"{p['PrivatePort']}/{proto}")
-    return ", ".join(items)
+            result.append(form(k, g[0], g[1]))
+            groups[k] = [cur, cur]
+    result += [form(k, g[0], g[1]) for k, g in groups.items()]
+    return ", ".join(result + mappings)
 
 
 class ContainerRow:
@@ -184,6 +248,7 @@ class ContainerRow:
 
     def Command(self) -> str:
         cmd = self.c.get("Command") or ""
+        from tugboat.cli.goquote import go_quote
         return go_quote(ellipsis(cmd, 20) if self.trunc else cmd)
 
     def CreatedAt(self) -> str:
@@ -423,4 +488,4 @@ def resolve_format(fmt: str | None, default_table: str, quiet_fmt: str | None = 
 
 
 __all__ = ["ContainerRow", "FormatError", "ImageRow", "HistoryRow", "render_rows", "resolve_format",
-           "go_json", "image_rows"]
+           "image_rows"]

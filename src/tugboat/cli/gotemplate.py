@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import re
 
+from tugboat.cli.goquote import go_quote
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -140,29 +142,6 @@ def go_json(v: Any) -> str:
     if hasattr(v, "to_json"):
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text
-
-
-def go_quote(s: str) -> str:
-    """strconv.Quote for the common cases."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def truth(v: Any) -> bool:

@@ -36,6 +36,12 @@ def get_timestamp(value: str, now: float | None = None) -> str:
         return value
     import datetime
     v = value.replace("Z", "+00:00")
+    # Keep the fraction as digits: a float would cut nanoseconds to microseconds, and
+    # `--until <a line's own timestamp>` must still include that line, as docker's does.
+    frac = ""
+    m = re.match(r"^(.*T\d\d:\d\d:\d\d)\.(\d+)(.*)$", v)
+    if m:
+        v, frac = m.group(1) + m.group(3), m.group(2)
     for fmt in (None, "%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
             if fmt is None:
@@ -44,9 +50,8 @@ def get_timestamp(value: str, now: float | None = None) -> str:
                 dt = datetime.datetime.strptime(v, fmt)
             if dt.tzinfo is None:
                 dt = dt.astimezone()
-            ts = dt.timestamp()
-            sec = int(ts)
-            return f"{sec}.{int(round((ts - sec) * 1e9)):09d}"
+            sec = int(dt.timestamp())
+            return f"{sec}.{(frac + '000000000')[:9]}"
         except ValueError:
             continue
     raise ValueError(f'failed to parse value as time or duration: "{value}"')

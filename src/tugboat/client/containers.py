@@ -20,7 +20,7 @@ class Containers:
 
     def list(self, all: bool = False, limit: int | None = None, size: bool = False,
              filters: dict[str, Any] | None = None) -> List[dict[str, Any]]:
-        import json
+        from tugboat.client import jsonlite as json
         params: dict[str, Any] = {"all": all or None, "limit": limit if limit and limit > 0 else None,
                                   "size": size or None}
         if filters:
@@ -72,7 +72,7 @@ class Containers:
         return self._t.request("GET", f"/containers/{id}/export")
 
     def prune(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        import json
+        from tugboat.client import jsonlite as json
         return self._t.post_json("/containers/prune", {"filters": json.dumps(filters) if filters else None})
 
     def resize(self, id: str, height: int, width: int) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 
 class ClientError(Exception):
     """Base of everything tugboat.client raises."""
@@ -21,7 +19,8 @@ class APIError(ClientError):
     def from_body(cls, status: int, body: bytes) -> APIError:
         text = body.decode("utf-8", "replace").strip()
         try:
-            obj = json.loads(text)
+            from tugboat.client.jsonlite import loads
+            obj = loads(text)
             if isinstance(obj, dict) and "message" in obj:
                 text = str(obj["message"])
         except ValueError:

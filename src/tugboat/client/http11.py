@@ -7,8 +7,6 @@ reader over a buffered socket file is all the CLI needs.
 
 from __future__ import annotations
 
-import socket
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -17,6 +15,56 @@ if TYPE_CHECKING:
 
 class ProtocolError(OSError):
     """The peer closed the connection or sent something that is not HTTP/1.1."""
+
+
+class Reader:
+    """Buffered reads over a socket (what socket.makefile gives, without importing `socket`)."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+        self._eof = False
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        data = self._sock.recv(65536)
+        if not data:
+            self._eof = True
+            return False
+        self._buf += data
+        return True
+
+    def readline(self, limit: int = 65537) -> bytes:
+        while True:
+            i = self._buf.find(b"\n")
+            if i >= 0 or len(self._buf) >= limit:
+                end = min(i + 1 if i >= 0 else len(self._buf), limit)
+                line = bytes(self._buf[:end])
+                del self._buf[:end]
+                return line
+            if not self._fill():
+                line = bytes(self._buf)
+                self._buf.clear()
+                return line
+
+    def read1(self, n: int = 65536) -> bytes:
+        """Up to n bytes: what is buffered, else one recv."""
+        if not self._buf:
+            self._fill()
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
+    def read(self, n: int) -> bytes:
+        while len(self._buf) < n and self._fill():
+            pass
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
+    def close(self) -> None:
+        self._buf.clear()
 
 
 class RawResponse:
@@ -125,16 +173,21 @@ class RawResponse:
 class Connection:
     """One persistent connection; `factory` returns a connected socket."""
 
-    def __init__(self, factory: Callable[[], socket.socket]) -> None:
+    def __init__(self, factory: Callable[[], Any]) -> None:
         self._factory = factory
-        self.sock: socket.socket | None = None
+        self.sock: Any = None
         self.rfile: Any = None
 
     def connect(self) -> None:
         self.sock = self._factory()
-        self.rfile = self.sock.makefile("rb", buffering=65536)
+        self.rfile = Reader(self.sock)
 
     def request(self, method: str, url: str, headers: dict[str, str], body: Any = None) -> RawResponse:
+        self.send(method, url, headers, body)
+        return RawResponse(self, method)
+
+    def send(self, method: str, url: str, headers: dict[str, str], body: Any = None) -> None:
+        """Send a request; read the answer later with RawResponse(conn, method)."""
         if self.sock is None:
             self.connect()
         assert self.sock is not None
@@ -160,14 +213,10 @@ class Connection:
                 if chunk:
                     self.sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
             self.sock.sendall(b"0\r\n\r\n")
-        return RawResponse(self, method)
 
     def close(self) -> None:
         if self.rfile is not None:
-            try:
-                self.rfile.close()
-            except OSError:
-                pass
+            self.rfile.close()
             self.rfile = None
         if self.sock is not None:
             try:

@@ -16,7 +16,7 @@ class Images:
 
     def list(self, all: bool = False, digests: bool = False,
              filters: dict[str, Any] | None = None) -> List[dict[str, Any]]:
-        import json
+        from tugboat.client import jsonlite as json
         params: dict[str, Any] = {"all": all or None, "digests": digests or None}
         if filters:
             params["filters"] = json.dumps(filters)
@@ -52,5 +52,5 @@ class Images:
         return self._t.request("GET", "/images/get?" + q)
 
     def prune(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        import json
+        from tugboat.client import jsonlite as json
         return self._t.post_json("/images/prune", {"filters": json.dumps(filters) if filters else None})

@@ -6,8 +6,6 @@ bytes; stream 0 is stdin (echoed), 1 stdout, 2 stderr. With a TTY the stream is 
 
 from __future__ import annotations
 
-import struct
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -26,7 +24,7 @@ class Demuxer:
         self._buf += data
         while len(self._buf) >= 8:
             stream = self._buf[0]
-            (size,) = struct.unpack(">I", self._buf[4:8])
+            size = int.from_bytes(self._buf[4:8], "big")  # not struct: its import costs ~1.5 ms
             if len(self._buf) < 8 + size:
                 return
             payload = bytes(self._buf[8:8 + size])
@@ -46,4 +44,4 @@ def demux(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
 
 def frame(stream: int, payload: bytes) -> bytes:
     """Encode one frame (tests and fakes use it)."""
-    return struct.pack(">BxxxI", stream, len(payload)) + payload
+    return bytes((stream, 0, 0, 0)) + len(payload).to_bytes(4, "big") + payload

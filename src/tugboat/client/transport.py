@@ -7,10 +7,9 @@ encoding over any socket; hijacking (attach) keeps the socket after a 101 respon
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 
+from tugboat.client import jsonlite
 from tugboat.client.errors import APIError, DaemonUnreachable
 from tugboat.client.http11 import Connection, ProtocolError, RawResponse, urlencode
 
@@ -64,7 +63,7 @@ class Response:
 
     def json(self) -> Any:
         data = self.read()
-        return json.loads(data) if data.strip() else None
+        return jsonlite.loads(data) if data.strip() else None
 
     def iter_chunks(self, size: int = 32768) -> Iterator[bytes]:
         """Bytes as they arrive (read1 returns what one chunk/recv gives, without waiting for `size`)."""
@@ -80,7 +79,6 @@ class Response:
     def iter_json(self) -> Iterator[Any]:
         """Newline- or concatenation-separated JSON messages (pull/load/import progress)."""
         buf = ""
-        dec = json.JSONDecoder()
         for chunk in self.iter_chunks():
             buf += chunk.decode("utf-8", "replace")
             while True:
@@ -88,13 +86,13 @@ class Response:
                 if not buf:
                     break
                 try:
-                    obj, end = dec.raw_decode(buf)
+                    obj, end = jsonlite.raw_decode(buf)
                 except ValueError:
                     break
                 buf = buf[end:]
                 yield obj
         if buf.strip():
-            yield json.loads(buf)
+            yield jsonlite.loads(buf)
 
     def close(self) -> None:
         self.raw.close()
@@ -105,7 +103,7 @@ class Hijacked:
     """The raw socket of an upgraded connection; reads go through the buffered file that may
     already hold bytes received right after the response headers."""
 
-    def __init__(self, sock: socket.socket, rfile: Any) -> None:
+    def __init__(self, sock: Any, rfile: Any) -> None:
         self.sock = sock
         self._rfile = rfile
 
@@ -118,7 +116,7 @@ class Hijacked:
     def close_write(self) -> None:
         """Half-close: the daemon sees EOF on the container's stdin, output keeps flowing."""
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.shutdown(1)  # SHUT_WR
         except OSError:
             pass
 
@@ -137,7 +135,8 @@ class Transport:
         self.host = resolve_host(host)
         self.timeout = timeout
         self._idle: list[Connection] = []
-        self._version = version
+        # DOCKER_API_VERSION pins the version and skips the /_ping negotiation, as in docker's CLI
+        self._version = version or os.environ.get("TUG_API_VERSION") or os.environ.get("DOCKER_API_VERSION") or None
         self.server_version_header: str | None = None
         if self.host.startswith("unix://"):
             self._unix: str | None = self.host[len("unix://"):]
@@ -157,15 +156,19 @@ class Transport:
     def _release(self, conn: Connection) -> None:
         self._idle.append(conn)
 
-    def _raw_socket(self) -> socket.socket:
+    def _raw_socket(self) -> Any:
+        """A connected socket. For unix sockets the C-level _socket type is enough (the `socket`
+        module costs ~5 ms to import: enum, selectors); TCP hosts use socket.create_connection."""
         if self._unix is not None:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            import _socket
+            s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             try:
                 s.connect(self._unix)
             except BaseException:
                 s.close()
                 raise
             return s
+        import socket
         return socket.create_connection(self._tcp)
 
     def close(self) -> None:
@@ -208,7 +211,7 @@ class Transport:
         hdrs = {"User-Agent": USER_AGENT, **headers}
         payload: Any = body
         if isinstance(body, (dict, list)):
-            payload = json.dumps(body).encode()
+            payload = jsonlite.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
         elif body is None and method in ("POST", "PUT"):
             payload = b""

@@ -52,3 +52,15 @@ def test_indent_json_like_go() -> None:
         '[\n    {\n        "A": [],\n        "B": {},\n        "C": [\n            1,\n'
         '            {\n                "D": "x,y:[z]"\n            }\n        ],\n'
         '        "E": "\\u003c\\"q"\n    }\n]')
+
+
+def test_ports_grouped_like_docker() -> None:
+    from tugboat.cli.formatter import display_ports
+    ports = [{"PrivatePort": 9001, "Type": "tcp"}, {"PrivatePort": 9000, "Type": "tcp"},
+             {"PrivatePort": 7000, "Type": "tcp"},
+             {"IP": "0.0.0.0", "PrivatePort": 18090, "PublicPort": 18090, "Type": "tcp"},
+             {"IP": "::", "PrivatePort": 18090, "PublicPort": 18090, "Type": "tcp"},
+             {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 18082, "Type": "tcp"},
+             {"IP": "::", "PrivatePort": 80, "PublicPort": 18082, "Type": "tcp"}]
+    assert display_ports(ports) == ("7000/tcp, 9000-9001/tcp, 0.0.0.0:18090->18090/tcp, [::]:18090->18090/tcp, "
+                                    "0.0.0.0:18082->80/tcp, [::]:18082->80/tcp")

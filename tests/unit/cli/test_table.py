@@ -31,3 +31,12 @@ def test_render_rows_table_header_from_titles() -> None:
                                                                 "Status": "STATUS"}, out)
     assert out.getvalue() == ("CONTAINER ID   NAMES     STATUS\n"
                               "ffffffffffff   web       Up 3 seconds\n")
+
+
+def test_simple_templates_skip_the_engine() -> None:
+    from tugboat.cli.formatter import simple_fields
+    assert simple_fields("{{.ID}}\t{{ .Names }}") == [(False, ""), (True, "ID"), (False, "\t"), (True, "Names"),
+                                                     (False, "")]
+    assert simple_fields("{{.Label \"x\"}}") is None
+    assert simple_fields("{{- .ID}}") is None
+    assert simple_fields("{{json .}}") is None

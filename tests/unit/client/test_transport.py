@@ -143,3 +143,49 @@ def test_demux_handles_split_frames() -> None:
     data = frame(STDOUT, b"abc") + frame(STDERR, b"de")
     pieces = [data[i:i + 3] for i in range(0, len(data), 3)]
     assert list(demux(pieces)) == [(STDOUT, b"abc"), (STDERR, b"de")]
+
+
+def test_api_version_from_environment_skips_ping(daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_API_VERSION", "1.40")
+    c = Client(daemon.host)
+    c.containers.list()
+    c.close()
+    assert [r.path for r in daemon.requests] == ["/v1.40/containers/json"]
+
+
+def test_jsonlite_round_trip() -> None:
+    from tugboat.client import jsonlite
+    obj = {"a": [1, 2.5, None, True, "é\n"], "b": {}}
+    assert jsonlite.loads(jsonlite.dumps(obj)) == obj
+    assert jsonlite.loads(b' {"x": 1}\n') == {"x": 1}
+    assert jsonlite.raw_decode('{"a":1}{"b":2}') == ({"a": 1}, 7)
+    with pytest.raises(ValueError):
+        jsonlite.loads("{} x")
+    with pytest.raises(ValueError):
+        jsonlite.loads("nope")
+
+
+def test_run_waiter_survives_a_daemon_that_holds_back_wait_headers() -> None:
+    import time
+
+    from tugboat.cli.commands.run import _Waiter
+    from tugboat.cli.context import Context
+
+    def handler(r: Request) -> bytes:
+        time.sleep(0.4)  # headers only once the container exited
+        return json_response(b'{"StatusCode":3,"Error":null}')
+
+    d = FakeDaemon(handler)
+    ctx = Context(d.host)
+    try:
+        w = _Waiter(ctx, "abc", "next-exit")
+        w.HEADER_WAIT = 0.1
+        t0 = time.monotonic()
+        w.begin()
+        assert time.monotonic() - t0 < 0.35 and w.resp is None
+        assert w.result() == {"StatusCode": 3, "Error": None}
+        assert d.requests[-1].path == "/v1.41/containers/abc/wait?condition=next-exit"
+    finally:
+        ctx.close()
+        w.t.close()
+        d.close()

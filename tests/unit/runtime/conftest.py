@@ -27,7 +27,8 @@ from tugboat.runtime.mounts import mountpoints
 
 RUNC = shutil.which("runc")
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
-APPLETS = ["sh", "echo", "sleep", "cat", "true", "false", "id", "hostname", "ls", "touch", "tty", "stat"]
+APPLETS = ["sh", "echo", "sleep", "cat", "true", "false", "id", "hostname", "ls", "touch", "tty", "stat", "wc",
+           "head", "tr", "grep", "pwd"]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or not RUNC or not os.path.exists(BUSYBOX),
                                 reason="needs root, runc and busybox")

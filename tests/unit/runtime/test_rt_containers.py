@@ -425,3 +425,27 @@ def test_device_mapping(h: Harness):
                                               "CgroupPermissions": "rwm"}]})
     assert h.run(req).exit_code == 0
     assert log_records(req.log_path) == [("stdout", "wrote\n")]
+
+
+def test_large_stdin(h: Harness):
+    import threading
+
+    req = h.request(["wc", "-c"], open_stdin=True, stdin_once=True)
+    st = h.create(req)
+    done, got = h.watch(req, st)
+    sock = h.rt.attach(req.id)
+    h.rt.start(req.id)
+    data = b"0123456789abcdef" * 65536
+
+    def feed() -> None:
+        for i in range(0, len(data), 32 * 1024):
+            sock.sendall(data[i:i + 32 * 1024])
+        sock.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    out = b"".join(p[1:] for p in read_all(sock, 30))
+    t.join()
+    sock.close()
+    assert out.strip() == str(len(data)).encode()
+    assert done.wait(20) and got[0].exit_code == 0

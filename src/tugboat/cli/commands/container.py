@@ -132,11 +132,16 @@ def logs(ctx: Context, argv: list[str], path: str) -> int:
     c = ctx.client.containers
     try:
         info = c.inspect(args[0])
+        times = {}
+        for key in ("since", "until"):
+            if opts[key]:
+                try:
+                    times[key] = get_timestamp(opts[key])
+                except ValueError as e:
+                    raise ValueError(f'invalid value for "{key}": {e}') from None
         params = {"stdout": True, "stderr": True, "follow": opts["follow"] or None,
                   "timestamps": opts["timestamps"] or None, "details": opts["details"] or None,
-                  "tail": opts["tail"],
-                  "since": get_timestamp(opts["since"]) if opts["since"] else None,
-                  "until": get_timestamp(opts["until"]) if opts["until"] else None}
+                  "tail": opts["tail"], **times}
         resp = c.logs(info["Id"], **params)
     except ValueError as e:
         ctx.eprint(str(e))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, I, L, S, Spec, parse
@@ -268,8 +267,17 @@ def _image_ref(image: str) -> tuple[str, str]:
     return repo, tag or "latest"
 
 
+def normalize_repo(repo: str) -> str:
+    """reference.ParseNormalizedNamed: "busybox" -> "docker.io/library/busybox" (what docker sends)."""
+    first, sep, rest = repo.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return repo
+    return f"docker.io/{repo}" if sep else f"docker.io/library/{repo}"
+
+
 def pull(ctx: Context, image: str, quiet: bool, platform: str | None) -> None:
     repo, tag = _image_ref(image)
+    repo = normalize_repo(repo)
     params: dict[str, Any] = {"fromImage": repo, "platform": platform or None}
     if tag.startswith("@"):
         params["fromImage"] = repo + tag
@@ -341,36 +349,59 @@ def create(ctx: Context, argv: list[str], path: str) -> int:
 # ---------------------------------------------------------------------------------------------------
 # run
 
-class _Waiter(threading.Thread):
-    """POST /wait in the background; `ready` is set once the daemon has accepted the request."""
+class _Waiter:
+    """POST /wait on its own connection, without a thread.
+
+    begin() sends the request and waits for the response headers: dockerd and tugd send them as
+    soon as the waiter is registered, so a container that exits right after start is not missed.
+    A daemon that holds them back costs at most HEADER_WAIT seconds. result() reads the body
+    after the output stream has ended."""
+
+    HEADER_WAIT = 2.0
 
     def __init__(self, ctx: Context, id: str, condition: str) -> None:
-        super().__init__(daemon=True)
         from tugboat.client.transport import Transport
         self.t = Transport(ctx.client.transport.host, ctx.client.transport.version)
         self.id, self.condition = id, condition
-        self.ready = threading.Event()
-        self.result: dict[str, Any] | None = None
+        self.conn: Any = None
+        self.resp: Any = None
         self.error: Exception | None = None
 
-    def run(self) -> None:
+    def begin(self) -> None:
+        from tugboat.client.http11 import RawResponse
+        t = self.t
         try:
-            conn = self.t._new_conn()
-            # returns once the daemon has sent the response headers, i.e. the wait is registered
-            resp = conn.request("POST", self.t.url(f"/containers/{self.id}/wait", {"condition": self.condition}),
-                                {"Content-Type": "application/json"}, b"")
-            self.ready.set()
-            import json
-            body = resp.read()
-            if resp.status >= 400:
-                from tugboat.client.errors import APIError as _E
-                raise _E.from_body(resp.status, body)
-            self.result = json.loads(body or b"{}")
-            conn.close()
-        except Exception as e:  # noqa: BLE001 - reported by the caller
-            self.error = e
+            self.conn = t._new_conn()
+            self.conn.connect()
+            self.conn.sock.settimeout(self.HEADER_WAIT)
+            self.conn.send("POST", t.url(f"/containers/{self.id}/wait", {"condition": self.condition}),
+                           {"Content-Type": "application/json"})
+            try:
+                self.resp = RawResponse(self.conn, "POST")
+            except TimeoutError:
+                pass  # nothing read yet: result() will read the whole answer
+            self.conn.sock.settimeout(None)
+        except OSError as e:
+            self.error = DaemonUnreachable(t.host, str(e))
+
+    def result(self) -> dict[str, Any]:
+        if self.error is not None or self.conn is None:
+            return {}
+        from tugboat.client import jsonlite
+        from tugboat.client.http11 import RawResponse
+        try:
+            if self.resp is None:
+                self.resp = RawResponse(self.conn, "POST")
+            body = self.resp.read()
+            if self.resp.status >= 400:
+                self.error = APIError.from_body(self.resp.status, body)
+                return {}
+            return jsonlite.loads(body) if body.strip() else {}
+        except (OSError, ValueError) as e:
+            self.error = DaemonUnreachable(self.t.host, str(e))
+            return {}
         finally:
-            self.ready.set()
+            self.conn.close()
 
 
 def _pump_stdin(sock: Any) -> None:
@@ -399,15 +430,14 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
     c = ctx.client.containers
     hijacked = c.attach(id, stdin=stdin, stdout=stdout, stderr=stderr)
     waiter = _Waiter(ctx, id, condition)
-    waiter.start()
-    waiter.ready.wait(2.0)
+    waiter.begin()
     try:
         c.start(id)
     except APIError as e:
         hijacked.close()
         msg = f"Error response from daemon: {e.message}"
         if condition == "removed":
-            waiter.join(5)
+            waiter.result()  # docker waits for the removal before reporting
         if run_path is None:
             ctx.eprint(msg)
             return 1
@@ -415,6 +445,7 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
         return status_for_start_error(e.message)
     restore = _tty_setup(ctx, id, stdin) if tty else None
     if stdin:
+        import threading
         threading.Thread(target=_pump_stdin, args=(hijacked,), daemon=True).start()
     _proxy_signals(ctx, id, tty)
 
@@ -435,14 +466,13 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
         if restore is not None:
             restore()
     hijacked.close()
-    waiter.join()
+    result = waiter.result()
     if waiter.error is not None:
         if isinstance(waiter.error, APIError):
             ctx.eprint(f"Error response from daemon: {waiter.error.message}")
         else:
             ctx.eprint(str(waiter.error))
         return 125
-    result = waiter.result or {}
     err = result.get("Error") or {}
     if err and err.get("Message"):
         ctx.eprint(f"Error waiting for container: {err['Message']}")
@@ -489,7 +519,7 @@ def _proxy_signals(ctx: Context, id: str, tty: bool) -> None:
     """--sig-proxy (default on without a TTY): forward SIGINT/SIGTERM/... to the container."""
     if tty:
         return
-    import signal
+    import _signal as signal  # the C module: `signal` builds enums at import (~1 ms)
 
     def forward(signum: int, _frame: Any) -> None:
         try:
@@ -507,6 +537,9 @@ def _proxy_signals(ctx: Context, id: str, tty: bool) -> None:
 def run(ctx: Context, argv: list[str], path: str) -> int:
     opts, args = parse(_spec(path, run=True), argv)
     detach = bool(opts["detach"])
+    if not detach and opts["tty"] and opts["interactive"] and not os.isatty(sys.stdin.fileno()):
+        ctx.eprint("the input device is not a TTY")  # docker checks before creating anything
+        return 1
     try:
         if detach and opts["attach"]:
             raise RunError("Conflicting options: -a and -d")

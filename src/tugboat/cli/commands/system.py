@@ -15,42 +15,41 @@ if TYPE_CHECKING:
 
 FORMAT_HELP = "Format output using a custom template"
 
-# docker/cli cli/command/system/version.go, with the client's "Go version" line naming Python.
-VERSION_TEMPLATE = """{{with .Client -}}
-Client:
- Version:\t{{.Version}}
- API version:\t{{.ApiVersion}}{{if ne .ApiVersion .DefaultAPIVersion}} (downgraded from {{.DefaultAPIVersion}}){{end}}
- Python version:\t{{.PythonVersion}}
- OS/Arch:\t{{.Os}}/{{.Arch}}
- Context:\t{{.Context}}
-{{- end}}
+_ENGINE_SHOWN = ("ApiVersion", "MinAPIVersion", "GoVersion", "GitCommit", "BuildTime", "Os", "Arch",
+                 "Experimental", "KernelVersion")
 
-{{- if .ServerOK}}{{with .Server}}
 
-Server:{{if ne .Platform.Name ""}} {{.Platform.Name}}{{end}}
- {{- range $component := .Components}}
- {{$component.Name}}:
-  {{- if eq $component.Name "Engine" }}
-  Version:\t{{.Version}}
-  API version:\t{{index .Details "ApiVersion"}} (minimum version {{index .Details "MinAPIVersion"}})
-  Go version:\t{{index .Details "GoVersion"}}
-  Git commit:\t{{index .Details "GitCommit"}}
-  Built:\t{{index .Details "BuildTime"}}
-  OS/Arch:\t{{index .Details "Os"}}/{{index .Details "Arch"}}
-  Experimental:\t{{index .Details "Experimental"}}
-  {{- range $key, $value := .Details}}
-  {{- if and (ne $key "ApiVersion") (ne $key "MinAPIVersion") (ne $key "GoVersion") (ne $key "GitCommit") (ne $key "BuildTime") (ne $key "Os") (ne $key "Arch") (ne $key "Experimental") (ne $key "KernelVersion")}}
-  {{$key}}:\t{{$value}}
-  {{- end}}
-  {{- end}}
-  {{- else }}
-  Version:\t{{$component.Version}}
-  {{- range $key, $value := .Details}}
-  {{$key}}:\t{{$value}}
-  {{- end}}
-  {{- end}}
- {{- end}}
- {{- end}}{{- end}}"""
+def version_text(client: dict[str, Any], server: dict[str, Any] | None) -> str:
+    """docker's default version template (cli/command/system/version.go) written out in Python, so
+    plain `tug version` needs no template engine; lines are tab-separated for the tabwriter."""
+    c = client
+    api = c["ApiVersion"] + (f" (downgraded from {c['DefaultAPIVersion']})"
+                             if c["ApiVersion"] != c["DefaultAPIVersion"] else "")
+    lines = ["Client:", f" Version:\t{c['Version']}", f" API version:\t{api}",
+             f" Python version:\t{c['PythonVersion']}", f" OS/Arch:\t{c['Os']}/{c['Arch']}",
+             f" Context:\t{c['Context']}"]
+    if server is not None:
+        name = (server.get("Platform") or {}).get("Name") or ""
+        lines += ["", "Server:" + (f" {name}" if name else "")]
+        for comp in server.get("Components") or []:
+            details = comp.get("Details") or {}
+            lines.append(f" {comp.get('Name', '')}:")
+            if comp.get("Name") == "Engine":
+                d = details.get
+                lines += [f"  Version:\t{comp.get('Version', '')}",
+                          f"  API version:\t{d('ApiVersion', '<no value>')} (minimum version "
+                          f"{d('MinAPIVersion', '<no value>')})",
+                          f"  Go version:\t{d('GoVersion', '<no value>')}",
+                          f"  Git commit:\t{d('GitCommit', '<no value>')}",
+                          f"  Built:\t{d('BuildTime', '<no value>')}",
+                          f"  OS/Arch:\t{d('Os', '<no value>')}/{d('Arch', '<no value>')}",
+                          f"  Experimental:\t{d('Experimental', '<no value>')}"]
+                lines += [f"  {k}:\t{details[k]}" for k in sorted(details) if k not in _ENGINE_SHOWN]
+            else:
+                lines.append(f"  Version:\t{comp.get('Version', '')}")
+                lines += [f"  {k}:\t{details[k]}" for k in sorted(details)]
+    from tugboat.cli.table import tabwrite
+    return tabwrite("\n".join(lines), minwidth=20, padding=1)
 
 
 def _client_info(api_version: str) -> dict[str, Any]:
@@ -88,14 +87,15 @@ def version(ctx: Context, argv: list[str], path: str) -> int:
     spec = Spec(path, "docker version [OPTIONS]", "Show the Docker version information",
                 [S("format", "f", FORMAT_HELP)], 0, 0)
     opts, _ = parse(spec, argv)
-    from tugboat.cli.gotemplate import Template, TemplateError
     fmt = opts["format"]
-    text = VERSION_TEMPLATE if not fmt else ("{{json .}}" if fmt == "json" else fmt)
-    try:
-        tmpl = Template(text, name="version")
-    except TemplateError as e:
-        ctx.eprint(f"template parsing error: {e}")
-        return 64
+    tmpl = None
+    if fmt:
+        from tugboat.cli.gotemplate import Template, TemplateError
+        try:
+            tmpl = Template("{{json .}}" if fmt == "json" else fmt, name="version")
+        except TemplateError as e:
+            ctx.eprint(f"template parsing error: {e}")
+            return 64
     server: dict[str, Any] | None = None
     err: Exception | None = None
     try:
@@ -109,27 +109,28 @@ def version(ctx: Context, argv: list[str], path: str) -> int:
         err = e
         from tugboat.client.transport import MAX_API_VERSION
         api = MAX_API_VERSION
-    from tugboat.cli.gotemplate import Struct
+    if tmpl is None:
+        ctx.out.write(version_text(_client_info(api), server) + "\n")
+    else:
+        from tugboat.cli.gotemplate import Struct, TemplateError
 
-    class Version(Struct):
-        aliases = {"APIVersion": "ApiVersion"}
+        class Version(Struct):
+            aliases = {"APIVersion": "ApiVersion"}
 
-    class VersionInfo(Struct):
-        go_type = "system.versionInfo"
+        class VersionInfo(Struct):
+            go_type = "system.versionInfo"
 
-    data = VersionInfo(Client=Version(_client_info(api)), Server=Version(server) if server is not None else None,
-                       ServerOK=server is not None)
-    try:
-        out = tmpl.execute(data)
-    except TemplateError as e:
-        ctx.out.write("\n")  # docker flushes its (empty) output first
-        ctx.out.flush()
-        ctx.eprint(str(e))
-        return 1
-    if not fmt:
-        from tugboat.cli.table import tabwrite
-        out = tabwrite(out, minwidth=20, padding=1)
-    ctx.out.write(out + "\n")
+        data = VersionInfo(Client=Version(_client_info(api)),
+                           Server=Version(server) if server is not None else None)
+        if "ServerOK" in (fmt or ""):  # a method in docker's versionInfo: not part of `json .`
+            data["ServerOK"] = server is not None
+        try:
+            ctx.out.write(tmpl.execute(data) + "\n")
+        except TemplateError as e:
+            ctx.out.write("\n")  # docker flushes its (empty) output first
+            ctx.out.flush()
+            ctx.eprint(str(e))
+            return 1
     if err is not None:
         ctx.out.flush()
         ctx.daemon_error(err)
