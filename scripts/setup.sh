@@ -15,6 +15,8 @@ APT_PACKAGES=(
   util-linux      # mount/umount/nsenter
   procps          # ps for `top`
   python3-venv
+  gcc             # builds the C container monitor (src/tugboat/runtime/monitor/tug-monitor.c)
+  libc6-dev
 )
 
 missing=()
@@ -42,3 +44,11 @@ fi
 # Byte-compile the package once: `tug` is started for every command, and recompiling its
 # modules on each start (e.g. under PYTHONDONTWRITEBYTECODE) would triple its start-up time.
 .venv/bin/python -m compileall -q src/tugboat >/dev/null || true
+# The C container monitor (tugd falls back to monitor.py without it); rebuilt when its source changes.
+MON_SRC=src/tugboat/runtime/monitor/tug-monitor.c
+MON_BIN=.venv/libexec/tugboat/tug-monitor
+if [ ! -x "$MON_BIN" ] || [ "$MON_SRC" -nt "$MON_BIN" ]; then
+  mkdir -p "$(dirname "$MON_BIN")"
+  gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$MON_BIN.tmp" "$MON_SRC"
+  mv -f "$MON_BIN.tmp" "$MON_BIN"
+fi

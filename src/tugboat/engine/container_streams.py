@@ -17,6 +17,7 @@ REMOVED = "removed"
 CONDITIONS = (NOT_RUNNING, NEXT_EXIT, REMOVED)
 
 _STDIN_CHUNK = 32 * 1024   # one SOCK_SEQPACKET packet; well below the default socket buffer
+PENDING_STDIN_LIMIT = 1 << 20   # stdin buffered before start; then the writer waits for the start
 
 
 class ContainerWaiter:
@@ -71,18 +72,28 @@ class ContainerAttach:
         self._ended = not live
         self._closed = False
         self._pending_stdin: list[bytes] = []
+        self._pending_bytes = 0
         self._stdin_closed = False
+        self._flushing = False
 
     # --- the service's side -----------------------------------------------------------------
     def connect(self, sock: socket.socket) -> None:
+        """Called by start() before the process runs: stdin written so far is flushed from a
+        thread of its own, because the container cannot read it until start() has returned."""
         with self._cond:
             if self._closed or self._ended:
                 sock.close()
                 return
             self._sock = sock
-            pending, self._pending_stdin = self._pending_stdin, []
+            pending, self._pending_stdin, self._pending_bytes = self._pending_stdin, [], 0
             close_stdin = self._stdin_closed
+            self._flushing = bool(pending) or close_stdin
             self._cond.notify_all()
+        if self._flushing:
+            threading.Thread(target=self._flush, args=(sock, pending, close_stdin),
+                             name="attach-stdin", daemon=True).start()
+
+    def _flush(self, sock: socket.socket, pending: list[bytes], close_stdin: bool) -> None:
         try:
             for data in pending:
                 self._send(sock, data)
@@ -90,6 +101,10 @@ class ContainerAttach:
                 sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+        finally:
+            with self._cond:
+                self._flushing = False
+                self._cond.notify_all()
 
     def end(self) -> None:
         with self._cond:
@@ -129,15 +144,31 @@ class ContainerAttach:
         finally:
             self.close()   # output is over: nothing more can be written to this container's stdin
 
+    def _stdin_socket(self, data: bytes | None) -> socket.socket | None:
+        """The socket to write stdin to once earlier stdin has been flushed; None if the data was
+        buffered (not connected yet) or the stream is over.  Blocks while the buffer is full."""
+        with self._cond:
+            while True:
+                if self._closed or (self._ended and self._sock is None):
+                    return None
+                if self._sock is None:
+                    if data is None:
+                        self._stdin_closed = True
+                        return None
+                    if self._pending_bytes < PENDING_STDIN_LIMIT:
+                        self._pending_stdin.append(bytes(data))
+                        self._pending_bytes += len(data)
+                        return None
+                elif not self._flushing:
+                    return self._sock
+                self._cond.wait()
+
     def write_stdin(self, data: bytes) -> None:
         if not self._stdin or not data:
             return
-        with self._cond:
-            sock = self._sock
-            if sock is None:
-                if not self._closed and not self._ended:
-                    self._pending_stdin.append(bytes(data))
-                return
+        sock = self._stdin_socket(data)
+        if sock is None:
+            return
         try:
             self._send(sock, data)
         except OSError:
@@ -146,11 +177,9 @@ class ContainerAttach:
     def close_stdin(self) -> None:
         if not self._stdin:
             return
-        with self._cond:
-            sock = self._sock
-            if sock is None:
-                self._stdin_closed = True
-                return
+        sock = self._stdin_socket(None)
+        if sock is None:
+            return
         try:
             sock.shutdown(socket.SHUT_WR)
         except OSError:

@@ -8,9 +8,16 @@ Per container, everything volatile lives in one bundle dir that dies with it:
 
 What must survive a reboot (the json log, exit.json) lives where the engine says
 (StartRequest.log_path / state_dir, under the data root).  The process that
-keeps a container's stdio and reaps it is the monitor (monitor.py), not tugd:
-tugd may restart or be killed, and ``watch`` finds the monitor again by its
-MonitorRef (pid + start time, guarding against pid reuse).
+keeps a container's stdio and reaps it is the monitor, not tugd: tugd may
+restart or be killed, and ``watch`` finds the monitor again by its MonitorRef
+(pid + start time, guarding against pid reuse).
+
+The monitor is the C binary ``<venv>/libexec/tugboat/tug-monitor`` (built by
+scripts/setup.sh from runtime/monitor/tug-monitor.c, ~1 MB RSS), a port of
+monitor.py with exactly its protocol and files.  monitor.py is the
+specification, and the fallback only when the binary is missing;
+TUGBOAT_MONITOR=python forces it, TUGBOAT_MONITOR=<path> names another binary.
+tugd logs which monitor it uses when it starts.
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from tugboat.errors import Conflict, InvalidArgument, NotFound, TugboatError
-from tugboat.runtime import cgroups, mounts
+from tugboat.runtime import cgroups
 from tugboat.runtime import monitor as monitor_script
+from tugboat.runtime import mounts as mnt
 from tugboat.runtime.runc import ContainerNotFound, Runc, RuncError
 from tugboat.runtime.spec import build_spec, check_host_config
 from tugboat.runtime.types import ExitStatus, MonitorRef, Started, StartRequest
@@ -47,8 +55,25 @@ MONITOR_PATH = Path(__file__).with_name("monitor.py")
 # (importlib.machinery is loaded at start-up anyway; importlib.util would cost 4 ms.)
 MONITOR_LAUNCHER = ("import sys,importlib.machinery as M;p=sys.argv[1];m=type(sys)('tugboat_monitor');"
                     "m.__file__=p;M.SourceFileLoader(m.__name__,p).exec_module(m);sys.exit(m.main(sys.argv[1:]))")
+# The C port of monitor.py (monitor/tug-monitor.c, built by scripts/setup.sh): same
+# protocol and files, ~1 MB RSS instead of ~8.  monitor.py is the fallback when the
+# binary is missing.  TUGBOAT_MONITOR: "python" forces monitor.py, a path another binary.
+MONITOR_BINARY = Path(sys.prefix) / "libexec" / "tugboat" / "tug-monitor"
 CREATE_TIMEOUT = 120.0
 _ID = re.compile(r"^[0-9a-zA-Z][0-9a-zA-Z_.-]{0,127}$")
+
+
+def monitor_command() -> list[str]:
+    """The monitor's command line without its config path: the C binary when it
+    exists (or TUGBOAT_MONITOR names one), else monitor.py."""
+    choice = os.environ.get("TUGBOAT_MONITOR", "")
+    if choice != "python":
+        binary = Path(choice) if choice else MONITOR_BINARY
+        if os.access(binary, os.X_OK):
+            return [str(binary)]
+        if choice:
+            log.warning("TUGBOAT_MONITOR=%s is not executable; using monitor.py", choice)
+    return [sys.executable, "-I", "-S", "-c", MONITOR_LAUNCHER, str(MONITOR_PATH)]
 
 
 def proc_start_time(pid: int) -> int | None:
@@ -76,6 +101,9 @@ class ContainerRuntime:
         # cleanup() may run from a watcher thread and from the engine at once.
         self._cleanup_locks = [threading.Lock() for _ in range(32)]
         self._stopping = False
+        self.monitor_cmd = monitor_command()
+        log.info("container monitor: %s", self.monitor_cmd[0] if len(self.monitor_cmd) == 1
+                 else f"{MONITOR_PATH} (python fallback)")
 
     # -- paths ---------------------------------------------------------------------
     def bundle(self, id: str) -> Path:
@@ -111,7 +139,7 @@ class ContainerRuntime:
 
     def _create(self, req: StartRequest, bundle: Path) -> Started:
         rootfs = bundle / "rootfs"
-        mounts.mount_rootfs(list(req.rootfs_mounts), rootfs)
+        mnt.mount_rootfs(list(req.rootfs_mounts), rootfs)
         group_add = [str(g) for g in (req.host_config or {}).get("GroupAdd") or []]
         user = resolve_user(rootfs, req.process.user, group_add)
         spec = build_spec(req, rootfs, user, self.cgroup_parent)
@@ -141,7 +169,7 @@ class ContainerRuntime:
         try:
             with open(bundle / "monitor.log", "ab") as errlog:
                 proc = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-c", MONITOR_LAUNCHER, str(MONITOR_PATH), str(cfg_path)],
+                    [*self.monitor_cmd, str(cfg_path)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errlog,
                     pass_fds=(sync_w,), start_new_session=True, cwd="/")
         finally:
@@ -385,8 +413,8 @@ class ContainerRuntime:
                     os.kill(mon.pid, 9)
                 except ProcessLookupError:
                     pass
-        mounts.unmount(bundle / "rootfs")
-        if mounts.is_mounted(bundle / "rootfs"):
+        mnt.unmount(bundle / "rootfs")
+        if mnt.is_mounted(bundle / "rootfs"):
             raise TugboatError(f"rootfs of {id} is still mounted")
         shutil.rmtree(bundle, ignore_errors=True)
         left = cgroups.remove(cgroups_path)
@@ -401,16 +429,16 @@ class ContainerRuntime:
             return None
         return MonitorRef(pid, start)
 
-    def mount_rootfs(self, id: str, mounts_: list[Any]) -> Path:
+    def mount_rootfs(self, id: str, mounts: list[Any]) -> Path:
         target = self.rootfs(id)
-        if mounts.is_mounted(target):
+        if mnt.is_mounted(target):
             return target
-        mounts.mount_rootfs(list(mounts_), target)
+        mnt.mount_rootfs(list(mounts), target)
         return target
 
     def unmount_rootfs(self, id: str) -> None:
         target = self.rootfs(id)
-        mounts.unmount(target)
+        mnt.unmount(target)
         try:
             target.rmdir()
             target.parent.rmdir()

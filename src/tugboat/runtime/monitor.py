@@ -39,7 +39,9 @@ import time
 from _collections import deque
 from _json import encode_basestring as _encode_str  # CPython's C encoder; no "re" import
 
-READ_SIZE = 32 * 1024
+READ_SIZE = 32 * 1024           # container output read at once (and one attach packet)
+PACKET_MAX = 256 * 1024         # largest stdin packet taken from a client (a SEQPACKET's limit is
+                                # the sender's socket buffer, 208 KiB by default); never truncated
 MAX_LINE = 16 * 1024           # Docker's json-file flushes a line without \n at this size
 CLIENT_HIGH_WATER = 4 << 20    # stop reading container output while a client lags this much
 DRAIN_TIMEOUT = 3.0            # after init exits, wait at most this for the pipes' EOF
@@ -522,7 +524,7 @@ class Monitor:
 
     def on_client_data(self, c):
         try:
-            data = c.sock.recv(READ_SIZE)
+            data = c.sock.recv(PACKET_MAX)
         except BlockingIOError:
             return
         except OSError:

@@ -512,3 +512,29 @@ def test_failed_start_before_runtime_removes_auto_remove(env):
     with pytest.raises(Conflict):
         svc.start(cid)
     assert gone.result(2)["StatusCode"] == 128
+
+
+def test_large_stdin_before_start_does_not_block_start(env):
+    """docker run -i: the client streams stdin right after attach; start() must not wait for it."""
+    svc, rt, *_ = env
+    cid = new(svc, "big", OpenStdin=True)
+    a = svc.attach("big", stdin=True, stdout=True, stderr=True)
+    payload = bytes(range(256)) * 12288          # 3 MiB: more than the pending limit and socket buffers
+    writer = threading.Thread(target=lambda: [a.write_stdin(payload[i:i + 65536])
+                                              for i in range(0, len(payload), 65536)] and a.close_stdin())
+    writer.start()
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    svc.start("big")
+    assert time.monotonic() - t0 < 1
+    peer = rt.peers[cid][0]
+    got = bytearray()
+    while True:
+        chunk = peer.recv(1 << 17)
+        if not chunk:
+            break
+        got += chunk
+    writer.join(5)
+    a.close()
+    peer.close()
+    assert bytes(got) == payload

@@ -1,5 +1,8 @@
 """Fixtures for the runtime tests that need root and runc.
 
+Every container test runs twice, against the C monitor (tug-monitor, built by
+scripts/setup.sh or here) and against monitor.py: the two must behave the same.
+
 Each test gets a private exec_root under tmp_path and a private cgroup parent
 ("tugtest-<random>"), a busybox rootfs bind-mounted as the container's root,
 and a teardown that removes every container, mount, cgroup and monitor it made,
@@ -12,6 +15,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,13 +26,16 @@ from typing import Any
 import pytest
 
 from tugboat.runtime import ContainerRuntime, ExitStatus, ProcessSpec, Started, StartRequest, cgroups
-from tugboat.runtime.container_runtime import proc_start_time
+from tugboat.runtime.container_runtime import MONITOR_BINARY, proc_start_time
 from tugboat.runtime.mounts import mountpoints
 
 RUNC = shutil.which("runc")
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 APPLETS = ["sh", "echo", "sleep", "cat", "true", "false", "id", "hostname", "ls", "touch", "tty", "stat", "wc",
            "head", "tr", "grep", "pwd"]
+
+MONITOR_SRC = Path(cgroups.__file__).with_name("monitor") / "tug-monitor.c"
+MONITORS = ["c", "python"]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or not RUNC or not os.path.exists(BUSYBOX),
                                 reason="needs root, runc and busybox")
@@ -60,10 +67,38 @@ def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def c_monitor(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The C monitor: setup.sh's build when it is current, else compiled here."""
+    if MONITOR_BINARY.exists() and MONITOR_BINARY.stat().st_mtime >= MONITOR_SRC.stat().st_mtime:
+        return str(MONITOR_BINARY)
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if not gcc:
+        pytest.skip("no C compiler for the C monitor (scripts/setup.sh installs gcc)")
+    out = tmp_path_factory.mktemp("monitor-bin") / "tug-monitor"
+    subprocess.run([gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(out), str(MONITOR_SRC)],
+                   check=True)
+    return str(out)
+
+
+def use_monitor(kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make ContainerRuntimes made from now on (also in subprocesses) use ``kind``;
+    returns the C binary's path, or "python"."""
+    value = request.getfixturevalue("c_monitor") if kind == "c" else "python"
+    monkeypatch.setenv("TUGBOAT_MONITOR", value)
+    return value
+
+
+@pytest.fixture(params=MONITORS)
+def monitor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    return use_monitor(request.param, request, monkeypatch)
+
+
 class Harness:
     """Builds requests and tracks every container for teardown."""
 
-    def __init__(self, tmp_path: Path, rootfs: Path) -> None:
+    def __init__(self, tmp_path: Path, rootfs: Path, monitor: str = "python") -> None:
+        self.monitor = monitor  # the C binary's path, or "python"
         self.tmp = tmp_path
         self.rootfs = rootfs
         self.exec_root = tmp_path / "exec"
@@ -89,6 +124,11 @@ class Harness:
     def create(self, req: StartRequest) -> Started:
         st = self.rt.create(req)
         self.monitors.append(st.monitor.pid)
+        exe = os.readlink(f"/proc/{st.monitor.pid}/exe")  # the container has not started: it lives
+        if self.monitor == "python":
+            assert "python" in os.path.basename(exe), exe
+        else:
+            assert os.path.samefile(exe, self.monitor), exe
         return st
 
     def watch(self, req: StartRequest, st: Started, rt: ContainerRuntime | None = None
@@ -141,10 +181,10 @@ class Harness:
 
 
 @pytest.fixture
-def h(tmp_path: Path, busybox_rootfs: Path) -> Iterator[Harness]:
+def h(tmp_path: Path, busybox_rootfs: Path, monitor: str) -> Iterator[Harness]:
     if os.geteuid() != 0 or not RUNC:
         pytest.skip("needs root and runc")
-    harness = Harness(tmp_path, busybox_rootfs)
+    harness = Harness(tmp_path, busybox_rootfs, monitor)
     try:
         yield harness
     finally:

@@ -449,3 +449,32 @@ def test_large_stdin(h: Harness):
     sock.close()
     assert out.strip() == str(len(data)).encode()
     assert done.wait(20) and got[0].exit_code == 0
+
+
+def test_stdin_sent_before_start_is_held_then_delivered(h: Harness):
+    """Before start nobody reads stdin: a client's sends block (backpressure) and
+    must not block ``start`` (the engine feeds stdin from its own thread)."""
+    import threading
+
+    req = h.request(["wc", "-c"], open_stdin=True, stdin_once=True)
+    st = h.create(req)
+    done, got = h.watch(req, st)
+    sock = h.rt.attach(req.id)
+    data = b"x" * (1 << 20)
+    fed = threading.Event()
+
+    def feed() -> None:
+        for i in range(0, len(data), 32 * 1024):
+            sock.sendall(data[i:i + 32 * 1024])
+        sock.shutdown(socket.SHUT_WR)
+        fed.set()
+
+    t = threading.Thread(target=feed)
+    t.start()
+    assert not fed.wait(0.5)  # held: the container has not started
+    h.rt.start(req.id)
+    out = b"".join(p[1:] for p in read_all(sock, 30))
+    t.join()
+    sock.close()
+    assert out.strip() == str(len(data)).encode()
+    assert done.wait(20) and got[0].exit_code == 0
