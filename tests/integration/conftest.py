@@ -300,6 +300,7 @@ class DockerEngine:
 
     host: str = DOCKER_HOST
     started: subprocess.Popen | None = None
+    root: Path | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -313,22 +314,41 @@ class DockerEngine:
 
 
 def start_docker_engine(log_dir: Path) -> DockerEngine:
-    """The Docker Engine on /var/run/docker.sock; started with `dockerd` when it does not answer
-    (on a fresh machine setup.sh installs docker.io but nothing starts it)."""
+    """The Docker Engine on /var/run/docker.sock when one answers; otherwise (a fresh CI machine:
+    setup.sh installs docker.io but nothing starts it) a private dockerd of the tests' own, with its
+    own roots and socket under a short /tmp dir and no bridge or iptables rules, so that stopping
+    it leaves nothing on the host."""
     eng = DockerEngine()
     if ping(eng.host):
         return eng
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise RuntimeError("dockerd not found: install the Debian package docker.io (scripts/setup.sh)")
+    root, _ = _new_daemon_dir()
+    (root / "daemon.json").write_text("{}\n")
+    eng.host, eng.root = f"unix://{root}/docker.sock", root
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "dockerd.log", "ab") as log:
-        eng.started = subprocess.Popen([dockerd], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True, cwd="/")
+        eng.started = subprocess.Popen(
+            [dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"), "-H", eng.host,
+             "--pidfile", str(root / "docker.pid"), "--config-file", str(root / "daemon.json"),
+             "--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd="/")
     if wait_for(eng.host, 60, eng.started.pid) != 0:
         tail = (log_dir / "dockerd.log").read_text(errors="replace").splitlines()[-30:]
-        raise RuntimeError("dockerd did not come up on /var/run/docker.sock:\n" + "\n".join(tail))
+        stop_docker_engine(eng)
+        raise RuntimeError(f"dockerd did not come up on {eng.host}:\n" + "\n".join(tail))
     return eng
+
+
+def stop_docker_engine(eng: DockerEngine) -> None:
+    """Stop a dockerd the tests started (and everything under its private dir); a running
+    system dockerd is left alone."""
+    if eng.started is None:
+        return
+    _stop_process(eng.started, None, 30)
+    if eng.root is not None:
+        remove_dir(eng.root)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -385,27 +405,29 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEn
     """The real Docker Engine, started if needed (and then stopped at the end), with busybox:latest."""
     eng = start_docker_engine(tmp_path_factory.mktemp("dockerd"))
     ensure_busybox(eng.host, DOCKER)
-    yield eng
-    if eng.started is not None:
-        _stop_process(eng.started, None, 30)
+    try:
+        yield eng
+    finally:
+        stop_docker_engine(eng)
 
 
 @pytest.fixture(scope="session")
 def tugd(_leak_check: list[Engine], request: pytest.FixtureRequest) -> Iterator[Engine]:
     if TARGET == "docker":
-        request.getfixturevalue("docker_engine")
-        yield Engine(target="docker", host=DOCKER_HOST)
+        docker = request.getfixturevalue("docker_engine")
+        yield Engine(target="docker", host=docker.host)
         return
     with private_tugd(_leak_check) as eng:
         yield eng
 
 
 @pytest.fixture
-def isolated_tugd(_leak_check: list[Engine]) -> Iterator[Engine]:
+def isolated_tugd(_leak_check: list[Engine], request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A tugd for one test only, for tests that may wedge or kill it (the session's tugd is unharmed).
     With the docker target: the real Docker Engine."""
     if TARGET == "docker":
-        yield Engine(target="docker", host=DOCKER_HOST)
+        docker = request.getfixturevalue("docker_engine")
+        yield Engine(target="docker", host=docker.host)
         return
     with private_tugd(_leak_check) as eng:
         yield eng

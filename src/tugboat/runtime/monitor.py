@@ -538,7 +538,10 @@ class Monitor:
         # EOF from this client: it shut down its write side or went away.
         c.reading = False
         self.update_client(c)
-        if self.stdin_once and self.stdin_fd >= 0:
+        # As moby's attach: a client's EOF closes the container's stdin only for StdinOnce
+        # without a TTY; a TTY client that goes away (detach keys, a dead terminal) leaves
+        # the container running with its stdin open for the next attach.
+        if self.stdin_once and not self.tty and self.stdin_fd >= 0:
             self.stdin_close_pending = True
             self.flush_stdin()
 

@@ -69,7 +69,10 @@ def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def c_monitor(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The C monitor: setup.sh's build when it is current, else compiled here."""
+    """The C monitor: TUGBOAT_TEST_C_MONITOR (e.g. a sanitizer build), else
+    setup.sh's build when it is current, else compiled here."""
+    if os.environ.get("TUGBOAT_TEST_C_MONITOR"):
+        return os.environ["TUGBOAT_TEST_C_MONITOR"]
     if MONITOR_BINARY.exists() and MONITOR_BINARY.stat().st_mtime >= MONITOR_SRC.stat().st_mtime:
         return str(MONITOR_BINARY)
     gcc = shutil.which("gcc") or shutil.which("cc")

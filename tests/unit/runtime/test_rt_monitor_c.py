@@ -173,3 +173,16 @@ def test_random_bytes_through_stdin_log_identically(hc: Harness, request: pytest
         logs[kind] = by_stream(req.log_path.read_bytes())
     assert logs["c"] == logs["python"]
     assert len(logs["c"]["stdout"]) > 100
+
+
+def test_config_escapes_in_paths(hc: Harness, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """monitor.conf escapes \\ and newlines; odd log and state paths work with both monitors."""
+    for kind in ("python", "c"):
+        hc.monitor = use_monitor(kind, request, monkeypatch)
+        hc.rt.shutdown()
+        hc.rt = ContainerRuntime(hc.exec_root, hc.cgroup_parent, RUNC or "runc")
+        odd = hc.tmp / f"odd {kind} back\\slash new\nline ü=x"
+        req = hc.request(["echo", "hi"], log_path=odd / "c.log", state_dir=odd / "state")
+        assert hc.run(req).exit_code == 0
+        assert json.loads((odd / "c.log").read_text())["log"] == "hi\n"
+        assert (odd / "state" / "exit.json").exists()

@@ -1805,6 +1805,8 @@ static void finish(void)
         buf_addc(&path, '/');
     buf_adds(&path, "exit.json");
     write_atomic(path.p, state.p, state.len);
+    buf_free(&path);
+    buf_free(&state);
     unlink_socket();
     close(listener);
     listener = -1;
