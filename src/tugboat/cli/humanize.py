@@ -3,7 +3,7 @@ binary sizes ("23.54GiB") and durations ("2 weeks"), which ps/images/history pri
 
 from __future__ import annotations
 
-import math
+from tugboat.api.units import human_duration
 
 _DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
 _BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
@@ -32,32 +32,6 @@ def bytes_size(size: float) -> str:
     return _go_g(size, 4) + _BINARY[i]
 
 
-def human_duration(seconds_f: float) -> str:
-    """units.HumanDuration."""
-    seconds = int(seconds_f)
-    if seconds < 1:
-        return "Less than a second"
-    if seconds == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{seconds} seconds"
-    minutes = int(seconds_f / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(math.floor(seconds_f / 3600 + 0.5))  # math.Round: half away from zero
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds_f / 3600) // 24 // 365} years"
 
 
 def ago(unix_seconds: float, now: float | None = None) -> str:

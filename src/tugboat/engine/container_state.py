@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from tugboat.api.timefmt import now_ns, rfc3339nano
+from tugboat.api.units import human_duration
 
 CREATED = "created"
 RUNNING = "running"
@@ -90,11 +91,11 @@ class State:
         """moby's State.String(): the STATUS column of `docker ps`."""
         now = now_ns() if now is None else now
         if self.running:
-            up = human_duration(now - self.started_at_ns)
+            up = human_duration((now - self.started_at_ns) / 1e9)
             if self.status == PAUSED:
                 return f"Up {up} (Paused)"
             if self.status == RESTARTING:
-                return f"Restarting ({self.exit_code}) {human_duration(now - self.finished_at_ns)} ago"
+                return f"Restarting ({self.exit_code}) {human_duration((now - self.finished_at_ns) / 1e9)} ago"
             return f"Up {up}"
         if self.status == REMOVING:
             return "Removal In Progress"
@@ -104,32 +105,4 @@ class State:
             return "Created"
         if not self.finished_at_ns:
             return ""
-        return f"Exited ({self.exit_code}) {human_duration(now - self.finished_at_ns)} ago"
-
-
-def human_duration(ns: int) -> str:
-    """go-units HumanDuration, including its rounding of hours."""
-    seconds = int(ns / 1e9)
-    if seconds < 1:
-        return "Less than a second"
-    if seconds == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{seconds} seconds"
-    minutes = int(ns / 6e10)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(ns / 3.6e12 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(ns / 3.6e12) // 24 // 365} years"
+        return f"Exited ({self.exit_code}) {human_duration((now - self.finished_at_ns) / 1e9)} ago"

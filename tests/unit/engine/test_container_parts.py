@@ -23,7 +23,6 @@ from tugboat.engine.container_state import (
     RUNNING,
     InvalidTransition,
     State,
-    human_duration,
 )
 from tugboat.errors import InvalidArgument, NotImplementedYet
 
@@ -58,15 +57,6 @@ def test_invalid_names(bad):
 
 
 # --- state ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("secs,words", [
-    (0, "Less than a second"), (0.9, "Less than a second"), (1, "1 second"), (59, "59 seconds"),
-    (60, "About a minute"), (119, "About a minute"), (120, "2 minutes"), (59 * 60, "59 minutes"),
-    (3600, "About an hour"), (5399, "About an hour"), (5400, "2 hours"), (47 * 3600, "47 hours"),
-    (48 * 3600, "2 days"), (13 * 86400, "13 days"), (14 * 86400, "2 weeks"), (59 * 86400, "8 weeks"),
-    (60 * 86400, "2 months"), (729 * 86400, "24 months"), (730 * 86400, "2 years"),
-])
-def test_human_duration(secs, words):
-    assert human_duration(int(secs * S)) == words
 
 
 def test_state_words_and_api():

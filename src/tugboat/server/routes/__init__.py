@@ -6,8 +6,8 @@ and encodes the result; nothing here decides HTTP status codes for errors
 """
 
 from tugboat.server.router import Route
-from tugboat.server.routes import containers, images, system
+from tugboat.server.routes import container_extras, containers, images, system
 
 
 def all_routes() -> list[Route]:
-    return [*system.ROUTES, *containers.ROUTES, *images.ROUTES]
+    return [*system.ROUTES, *containers.ROUTES, *container_extras.ROUTES, *images.ROUTES]

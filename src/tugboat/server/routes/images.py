@@ -57,6 +57,10 @@ def create(engine: Any, req: Request) -> StreamResponse:
     return json_stream(items)
 
 
+def prune(engine: Any, req: Request) -> Response:
+    return json_response(engine.images.prune(req.filters()))
+
+
 def save_one(engine: Any, req: Request) -> StreamResponse:
     return StreamResponse(engine.images.save([req.params["name"]]), content_type="application/x-tar")
 
@@ -75,6 +79,7 @@ ROUTES = [
     Route("GET", "/images/get", save_many),
     Route("POST", "/images/create", create),
     Route("POST", "/images/load", load),
+    Route("POST", "/images/prune", prune),
     Route("GET", "/images/{name:.+}/get", save_one),
     Route("GET", "/images/{name:.+}/history", history),
     Route("GET", "/images/{name:.+}/json", inspect),
