@@ -203,7 +203,8 @@ _ALIASES = {
     "export": "container export", "ps": "container ls, docker container list, docker container ps",
     "images": "image ls, docker image list", "rmi": "image rm, docker image remove", "tag": "image tag",
     "import": "image import", "save": "image save", "load": "image load", "history": "image history",
-    "info": "system info",
+    "info": "system info", "pause": "container pause", "unpause": "container unpause",
+    "rename": "container rename", "top": "container top", "diff": "container diff", "stats": "container stats",
 }
 _CANONICAL = {"ls": "ps", "list": "ps", "remove": "rm"}
 

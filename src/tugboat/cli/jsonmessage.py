@@ -26,6 +26,8 @@ def display(messages: Iterable[dict[str, Any]], out: TextIO | None) -> list[dict
         if "stream" in m:
             out.write(m["stream"])
             continue
+        if m.get("progress") or (m.get("progressDetail") or {}).get("current") is not None:
+            continue  # docker leaves progress bars out when not on a terminal
         line = ""
         if m.get("id"):
             line += f"{m['id']}: "

@@ -17,8 +17,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ps": ("ps", "ps"), "inspect": ("inspect", "inspect"),
     "images": ("images", "images"), "rmi": ("images", "rmi"), "tag": ("images", "tag"),
     "import": ("images", "import_"), "save": ("images", "save"), "load": ("images", "load"),
-    "history": ("images", "history"),
+    "history": ("images", "history"), "build": ("build", "build"),
+    "pull": ("registry", "pull"), "push": ("registry", "push"), "login": ("registry", "login"),
+    "logout": ("registry", "logout"), "search": ("registry", "search"),
+    "pause": ("toolbox", "pause"), "unpause": ("toolbox", "unpause"), "rename": ("toolbox", "rename"),
+    "top": ("toolbox", "top"), "diff": ("toolbox", "diff"), "stats": ("stats", "stats"),
     "version": ("system", "version"), "info": ("system", "info"),
+    "commit": ("transfer", "commit"), "cp": ("transfer", "cp"), "events": ("events", "events"),
 }
 MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
     "container": {
@@ -28,14 +33,18 @@ MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
         "rm": COMMANDS["rm"], "remove": COMMANDS["rm"], "logs": COMMANDS["logs"],
         "inspect": ("inspect", "container_inspect"), "wait": COMMANDS["wait"],
         "export": COMMANDS["export"], "prune": ("container", "prune"),
+        "pause": COMMANDS["pause"], "unpause": COMMANDS["unpause"], "rename": COMMANDS["rename"],
+        "top": COMMANDS["top"], "diff": COMMANDS["diff"], "stats": COMMANDS["stats"],
+        "commit": COMMANDS["commit"], "cp": COMMANDS["cp"],
     },
     "image": {
         "ls": ("images", "images"), "list": ("images", "images"), "rm": COMMANDS["rmi"],
         "remove": COMMANDS["rmi"], "tag": COMMANDS["tag"], "import": COMMANDS["import"],
         "save": COMMANDS["save"], "load": COMMANDS["load"], "history": COMMANDS["history"],
-        "inspect": ("inspect", "image_inspect"), "prune": ("images", "prune"),
+        "inspect": ("inspect", "image_inspect"), "prune": ("images", "prune"), "build": ("build", "build"),
+        "pull": ("registry", "pull"), "push": ("registry", "push"),
     },
-    "system": {"info": COMMANDS["info"]},
+    "system": {"info": COMMANDS["info"], "events": COMMANDS["events"]},
 }
 
 # global flags that take a value
@@ -49,25 +58,40 @@ A Docker-compatible command line for tugd
 
 Commands:
   run         Create and run a new container from an image
+  build       Build an image from a Dockerfile
   ps          List containers
   images      List images
   version     Show the version information
   info        Display system-wide information
+  commit      Create a new image from a container's changes
+  cp          Copy files/folders between a container and the local filesystem
   create      Create a new container
+  diff        Inspect changes to files or directories on a container's filesystem
+  events      Get real time events from the server
   export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   import      Import the contents from a tarball to create a filesystem image
   inspect     Return low-level information on Docker objects
   kill        Kill one or more running containers
   load        Load an image from a tar archive or STDIN
+  login       Log in to a Docker registry
+  logout      Log out from a Docker registry
   logs        Fetch the logs of a container
+  pause       Pause all processes within one or more containers
+  pull        Download an image from a registry
+  push        Upload an image to a registry
   restart     Restart one or more containers
   rm          Remove one or more containers
+  rename      Rename a container
   rmi         Remove one or more images
+  search      Search the Docker Hub for images
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
   start       Start one or more stopped containers
+  stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+  top         Display the running processes of a container
+  unpause     Unpause all processes within one or more containers
   wait        Block until one or more containers stop, then print their exit codes
 
 Management Commands:

@@ -14,7 +14,9 @@ from tugboat.client.transport import DEFAULT_HOST, Transport, resolve_host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from tugboat.client.archive import Archive
     from tugboat.client.containers import Containers
+    from tugboat.client.events import Events
     from tugboat.client.images import Images
     from tugboat.client.system import System
 
@@ -51,6 +53,16 @@ class Client:
     def system(self) -> System:
         from tugboat.client.system import System
         return System(self.transport)
+
+    @property
+    def archive(self) -> Archive:
+        from tugboat.client.archive import Archive
+        return Archive(self.transport)
+
+    @property
+    def events(self) -> Events:
+        from tugboat.client.events import Events
+        return Events(self.transport)
 
     def close(self) -> None:
         self.transport.close()

@@ -77,3 +77,23 @@ class Containers:
 
     def resize(self, id: str, height: int, width: int) -> None:
         self._t.request("POST", f"/containers/{id}/resize", {"h": height, "w": width}).read()
+
+    def pause(self, id: str) -> None:
+        self._t.request("POST", f"/containers/{id}/pause").read()
+
+    def unpause(self, id: str) -> None:
+        self._t.request("POST", f"/containers/{id}/unpause").read()
+
+    def rename(self, id: str, name: str) -> None:
+        self._t.request("POST", f"/containers/{id}/rename", {"name": name}).read()
+
+    def top(self, id: str, ps_args: str | None = None) -> dict[str, Any]:
+        return self._t.get_json(f"/containers/{id}/top", {"ps_args": ps_args or None})
+
+    def changes(self, id: str) -> List[dict[str, Any]] | None:
+        return self._t.get_json(f"/containers/{id}/changes")
+
+    def stats(self, id: str, stream: bool = True, one_shot: bool = False) -> Response:
+        """A streaming Response of StatsJSON documents (one, if not ``stream``)."""
+        return self._t.request("GET", f"/containers/{id}/stats",
+                               {"stream": "1" if stream else "0", "one-shot": one_shot or None})

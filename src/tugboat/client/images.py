@@ -54,3 +54,26 @@ class Images:
     def prune(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:
         from tugboat.client import jsonlite as json
         return self._t.post_json("/images/prune", {"filters": json.dumps(filters) if filters else None})
+
+    def pull(self, image: str, tag: str | None = None, platform: str | None = None,
+             auth: str | None = None) -> Response:
+        """POST /images/create?fromImage= (a progress stream); ``auth`` is X-Registry-Auth."""
+        return self.create({"fromImage": image, "tag": tag or None, "platform": platform or None},
+                           headers={"X-Registry-Auth": auth or "e30="})
+
+    def push(self, name: str, tag: str | None = None, auth: str | None = None) -> Response:
+        return self._t.request("POST", f"/images/{name}/push", {"tag": tag or None}, None,
+                               {"X-Registry-Auth": auth or "e30="})
+
+    def search(self, term: str, limit: int | None = None, filters: dict[str, Any] | None = None,
+               auth: str | None = None) -> List[dict[str, Any]]:
+        from tugboat.client import jsonlite as json
+        params: dict[str, Any] = {"term": term, "limit": limit,
+                                  "filters": json.dumps(filters) if filters else None}
+        return self._t.request("GET", "/images/search", params, None,
+                               {"X-Registry-Auth": auth or "e30="}).json() or []
+
+    def build(self, body: Any, params: dict[str, Any]) -> Response:
+        """POST /build: ``body`` is the context tar (bytes, file or iterable of chunks); the
+        response streams JSON progress ({"stream"}, {"aux": {"ID"}}, {"errorDetail"})."""
+        return self._t.request("POST", "/build", params, body, {"Content-Type": "application/x-tar"})

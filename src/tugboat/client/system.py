@@ -21,3 +21,8 @@ class System:
 
     def info(self) -> dict[str, Any]:
         return self._t.get_json("/info")
+
+    def auth(self, username: str, password: str, server: str) -> dict[str, Any]:
+        """POST /auth (docker login): the daemon checks the credentials with the registry."""
+        return self._t.post_json("/auth", None, {"username": username, "password": password,
+                                                 "serveraddress": server})

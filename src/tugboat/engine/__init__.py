@@ -5,9 +5,11 @@ container configs, as moby's daemon takes its container.Config), raises
 ``tugboat.errors`` and returns API-shaped values that the server encodes as JSON.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from tugboat.engine.containers import ContainerService
+from tugboat.engine.events import EventBus
 from tugboat.engine.images import ImageService
 from tugboat.engine.system import SystemService
 
@@ -19,3 +21,5 @@ class Engine:
     containers: ContainerService
     images: ImageService
     system: SystemService
+    events: EventBus = field(default_factory=EventBus)
+    builds: Any = None   # engine.builder.BuildService (imported lazily: it pulls in the builder)

@@ -64,6 +64,8 @@ class ContainerExtras:
 
     def _remove(self, c: Any, force: bool, ref: str | None = None) -> None: ...
 
+    def _publish(self, rec: Any, action: str, extra: dict[str, str] | None = None) -> None: ...
+
     def rename(self, ref: str, new_name: str) -> None:
         if not ref or not new_name:
             raise InvalidArgument("Neither old nor new names may be empty")
@@ -85,6 +87,7 @@ class ContainerExtras:
                 self._index.release_name(full, rec.id)
                 raise
             self._index.release_name(old, rec.id)
+        self._publish(rec, "rename", {"oldName": old})
 
     def top(self, ref: str, ps_args: str = "") -> dict:
         c = self._get(ref)
@@ -95,7 +98,9 @@ class ContainerExtras:
         try:
             out = subprocess.run(["ps", *args], capture_output=True, text=True, timeout=30, check=True).stdout
         except subprocess.CalledProcessError as e:
-            raise TugboatError(f"Error running ps: exit status {e.returncode}: {e.stderr.strip()}") from None
+            # dockerd 20.10: the first line of ps's stderr says why it failed
+            first = (e.stderr or "").split("\n", 1)[0]
+            raise TugboatError(f"ps: {first}" if first else f"ps: exit status {e.returncode}") from None
         except (OSError, subprocess.SubprocessError) as e:
             raise TugboatError(f"Error running ps: {e}") from None
         return parse_ps_output(out, pids)

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from tugboat.api.timefmt import now_ns
 from tugboat.engine import container_list
+from tugboat.engine.container_archive import ContainerArchive
+from tugboat.engine.container_commit import ContainerCommit
 from tugboat.engine.container_extras import ContainerExtras
 from tugboat.engine.container_index import ContainerIndex
 from tugboat.engine.container_logs import LogEntry, read_log
@@ -51,6 +53,7 @@ from tugboat.engine.container_streams import (
     ContainerAttach,
     ContainerWaiter,
 )
+from tugboat.engine.events import NullEvents, container_attributes
 from tugboat.errors import (
     Conflict,
     InvalidArgument,
@@ -93,13 +96,14 @@ class _Container:
             self.stopped.set()
 
 
-class ContainerService(ContainerRestore, ContainerExtras):
+class ContainerService(ContainerRestore, ContainerExtras, ContainerCommit, ContainerArchive):
     """See module docstring. ``ref`` everywhere is a full ID, a unique ID prefix or a
     name (with or without a leading "/")."""
 
     def __init__(self, root: Path, images: ImageService, layers: LayerStore,
-                 runtime: ContainerRuntime) -> None:
+                 runtime: ContainerRuntime, events: Any = None) -> None:
         self._root = Path(root)
+        self._events = events or NullEvents()
         self._root.mkdir(parents=True, exist_ok=True, mode=0o710)
         self._images = images
         self._layers = layers
@@ -107,6 +111,11 @@ class ContainerService(ContainerRestore, ContainerExtras):
         self._index: ContainerIndex[_Container] = ContainerIndex()
         self._create_lock = threading.Lock()   # name generation + reservation
         self._container_class = _Container
+        self._archive_init()
+
+    def _publish(self, rec: ContainerRecord, action: str, extra: dict[str, str] | None = None) -> None:
+        """A container event with dockerd's attributes (labels, image, name + extra)."""
+        self._events.publish("container", action, rec.id, container_attributes(rec.name, rec.config, extra))
 
     # --- lookup -------------------------------------------------------------------------------
     def _get(self, ref: str) -> _Container:
@@ -160,7 +169,8 @@ class ContainerService(ContainerRestore, ContainerExtras):
         try:
             directory.mkdir(mode=0o710)
             rec.state_dir.mkdir(mode=0o700)
-            self._layers.create_rw(cid, image.top_chain_id)
+            # Docker's init layer: the /etc/hosts, /proc, ... mount points stay out of `docker diff`
+            self._layers.create_rw(cid, image.top_chain_id, init_layer=True)
             write_etc_files(rec)
             rec.save()
         except BaseException:
@@ -168,6 +178,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
             self._discard_files(cid, directory)
             raise
         self._index.add(cid, _Container(rec))
+        self._publish(rec, "create")
         return {"Id": cid, "Warnings": []}
 
     def _discard_files(self, cid: str, directory: Path) -> None:
@@ -232,6 +243,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
                 except TugboatError:
                     pass
                 raise
+            self._publish(rec, "start")
 
     def _watch(self, c: _Container, monitor: MonitorRef) -> None:
         """runtime.watch, retried while the previous run's watcher thread is still finishing
@@ -319,6 +331,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
             st.oom_killed = bool(getattr(status, "oom_killed", False))
             st.error = getattr(status, "error", "") or ""
             rec.monitor = None
+            self._publish(rec, "die", {"exitCode": str(exit_code)})
             if restart:
                 rec.restart_count += 1
                 c.restart_delay = next_delay(c.restart_delay, st.finished_at_ns - st.started_at_ns)
@@ -385,13 +398,15 @@ class ContainerService(ContainerRestore, ContainerExtras):
             if timeout is None:
                 timeout = cfg.get("StopTimeout")
                 timeout = DEFAULT_STOP_TIMEOUT if timeout is None else int(timeout)
+            self._publish(c.rec, "kill", {"signal": str(sig)})
             self._signal(c, sig)
-        if c.stopped.wait(None if timeout < 0 else timeout):
-            return
-        self._signal(c, _signal.SIGKILL)
-        if not c.stopped.wait(KILL_WAIT_SECONDS):
-            raise TugboatError(f"Cannot stop container {ref}: tried to kill container, "
-                               "but did not receive an exit event")
+        if not c.stopped.wait(None if timeout < 0 else timeout):
+            self._publish(c.rec, "kill", {"signal": str(int(_signal.SIGKILL))})
+            self._signal(c, _signal.SIGKILL)
+            if not c.stopped.wait(KILL_WAIT_SECONDS):
+                raise TugboatError(f"Cannot stop container {ref}: tried to kill container, "
+                                   "but did not receive an exit event")
+        self._publish(c.rec, "stop")
 
     def _signal(self, c: _Container, sig: int) -> None:
         """Deliver a stop/kill signal; a paused container is thawed so it can act on it."""
@@ -430,6 +445,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
                 self._runtime.signal(c.rec.id, sig)
             except (Conflict, NotFound) as e:   # exited a moment ago
                 raise not_running from e
+            self._publish(c.rec, "kill", {"signal": str(sig)})
             if sig == _signal.SIGKILL and c.rec.state.status == PAUSED:
                 self._signal(c, sig)   # thaw it so that the kill takes effect
         if sig == _signal.SIGKILL:
@@ -441,6 +457,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
         except NotModified:
             pass
         self.start(ref)
+        self._publish(self._get(ref).rec, "restart")
 
     def pause(self, ref: str) -> None:
         c = self._get(ref)
@@ -453,6 +470,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
             self._runtime.pause(c.rec.id)
             st.transition(PAUSED)
             c.rec.save()
+            self._publish(c.rec, "pause")
 
     def unpause(self, ref: str) -> None:
         c = self._get(ref)
@@ -463,6 +481,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
             self._runtime.resume(c.rec.id)
             st.transition(RUNNING)
             c.rec.save()
+            self._publish(c.rec, "unpause")
 
     def resize(self, ref: str, height: int, width: int) -> None:
         """TTY window size (POST /containers/{id}/resize)."""
@@ -513,6 +532,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
                     raise Conflict(f"You cannot remove a running container {rec.id}. Stop the "
                                    "container before attempting removal or force remove")
                 rec.manually_stopped, c.restart_canceled = True, True
+                self._publish(rec, "kill", {"signal": str(int(_signal.SIGKILL))})
                 self._signal(c, _signal.SIGKILL)
         if force and not c.stopped.wait(KILL_WAIT_SECONDS):
             raise TugboatError(f"Could not kill running container {rec.id}, cannot remove")
@@ -540,6 +560,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
             raise TugboatError(f"unable to remove filesystem for {rec.id}: {e}") from e
         shutil.rmtree(rec.directory, ignore_errors=True)
         self._index.remove(rec.id, rec.name)
+        self._publish(rec, "destroy")
         for w in c.waiters:
             w.release(rec.state.exit_code)
         c.waiters = []
@@ -621,6 +642,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
                           for e in read_log(rec.log_path, stdout, stderr))
             a = ContainerAttach(bool(rec.config.get("Tty")), stdin and bool(rec.config.get("OpenStdin")),
                                 stdout, stderr, replay, live=stream)
+            self._publish(rec, "attach")
             if not stream:
                 return a
             if rec.state.running:
@@ -640,6 +662,7 @@ class ContainerService(ContainerRestore, ContainerExtras):
 
         c = self._get(ref)
         rec = c.rec
+        self._publish(rec, "export")
         with c.lock:
             if rec.state.running:
                 return iter(tar_directory(Path(self._runtime.rootfs(rec.id))))

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from tugboat.api.timefmt import now_ns, parse_rfc3339, parse_since, rfc3339nano
 from tugboat.api.version import ENGINE_VERSION
 from tugboat.engine import image_archive, image_delete
+from tugboat.engine.events import NullEvents
 from tugboat.engine.image_changes import apply_changes
 from tugboat.engine.image_config import chain_ids, container_config, image_config_bytes
 from tugboat.engine.reference import (
@@ -40,6 +41,9 @@ from tugboat.engine.reference import (
     parse_any_reference,
     parse_normalized_named,
 )
+from tugboat.engine.registry.auth import AuthConfig
+from tugboat.engine.registry.endpoint import RegistryOptions
+from tugboat.engine.registry.metadata import DistributionMetadata
 from tugboat.errors import Conflict, InvalidArgument, NotFound, TugboatError
 
 Items = list[dict[str, Any]]
@@ -66,7 +70,7 @@ def host_arch() -> str:
 
 class ImageService:
     def __init__(self, image_store: Any, layers: Any, in_use: Callable[[str], list[str]] | None = None,
-                 running: Callable[[str], list[str]] | None = None) -> None:
+                 running: Callable[[str], list[str]] | None = None, events: Any = None) -> None:
         """in_use(image_id) -> IDs of containers created from the image (injected by wiring,
         so that images never import containers).  running(image_id), if given, narrows that
         to running containers, which makes a delete conflict hard as in dockerd; without it
@@ -75,11 +79,14 @@ class ImageService:
         self.layers = layers
         self._in_use = in_use or (lambda _id: [])
         self._running = running or (lambda _id: [])
+        self.events = events or NullEvents()
         self.lock = threading.RLock()
         self._prune_gate = threading.Lock()
         # load/save scratch space next to the image store (same filesystem as the data,
         # and emptied here, so a crash in the middle of a load leaves nothing behind)
         root = getattr(image_store, "root", None)
+        self.registry_options = RegistryOptions()
+        self.distribution = DistributionMetadata(Path(root) if root else None)
         self.work_dir: Path | None = Path(root) / "tmp" if root else None
         if self.work_dir is not None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -358,11 +365,33 @@ class ImageService:
             if tag:
                 new = new.trimmed().with_tag(tag)
             self._add_tag(new, image_id)
+            self._publish(image_id, new.familiar(), "tag")
+
+    def _publish(self, image_id: str, name: str, action: str) -> None:
+        """LogImageEvent: the image's labels (when it still exists) plus its name."""
+        attrs: dict[str, str] = {}
+        try:
+            attrs.update((self._config(image_id).get("config") or {}).get("Labels") or {})
+        except Exception:  # noqa: BLE001 - deleted images have no labels to report
+            pass
+        attrs["name"] = name
+        self.events.publish("image", action, image_id, attrs)
 
     def remove(self, ref: str, force: bool = False, noprune: bool = False) -> Items:
         """DELETE /images/{name}: dockerd's ImageDelete rules and messages."""
         with self.lock:
-            return image_delete.remove(self, ref, force, not noprune)
+            try:
+                target: str | None = self._get_image(ref)
+            except NotFound:
+                target = None
+            known = set(self.store.ids())
+            records = image_delete.remove(self, ref, force, not noprune)
+        for rec in records:
+            if "Untagged" in rec and target:
+                self._publish(target, target, "untag")
+            elif rec.get("Deleted") in known:
+                self._publish(rec["Deleted"], rec["Deleted"], "delete")
+        return records
 
     def _prune_layers(self) -> Strs:
         """Drop layers no image (and no container) references any more."""
@@ -431,6 +460,7 @@ class ImageService:
             image_id = self.store.put(image_config_bytes(cfg))
             if new_ref is not None:
                 self._add_tag(new_ref, image_id)
+        self._publish(image_id, image_id, "import")
         return iter([{"status": image_id}])
 
     def prune(self, filters: dict[str, Strs] | None = None) -> dict[str, Any]:
@@ -507,6 +537,8 @@ class ImageService:
             except BaseException:
                 session.close()
                 raise
+        for image_id in images:
+            self._publish(image_id, image_id, "save")
         return session.stream()
 
     def _parse_save_names(self, names: Strs) -> dict[str, Refs]:
@@ -580,6 +612,37 @@ class ImageService:
         if error is not None:
             raise error
 
+    # ---- registries (the work is in image_pull / image_push / image_registry) ------
+
+    def configure_registries(self, extra: dict[str, Any]) -> None:
+        """daemon.json's insecure-registries, registry-mirrors, max-concurrent-*."""
+        self.registry_options = RegistryOptions.from_extra(extra)
+        self.registry_options.max_downloads = int(extra.get("max-concurrent-downloads") or 3)
+        self.registry_options.max_uploads = int(extra.get("max-concurrent-uploads") or 5)
+
+    def pull(self, image: str, tag: str | None, platform: str = "",
+             auth: AuthConfig | None = None) -> Iterator[dict]:
+        """POST /images/create?fromImage=: errors before the first message are raised."""
+        from tugboat.engine.image_pull import Puller
+        return Puller(self, self.registry_options, auth or AuthConfig(), platform,
+                      self.registry_options.max_downloads).pull(image, tag)
+
+    def push(self, name: str, tag: str | None, auth: AuthConfig | None = None) -> Iterator[dict]:
+        """POST /images/{name}/push."""
+        from tugboat.engine.image_push import Pusher
+        return Pusher(self, self.registry_options, auth or AuthConfig()).push(name, tag)
+
+    def login(self, auth: AuthConfig) -> dict[str, str]:
+        """POST /auth."""
+        from tugboat.engine.image_registry import login
+        return login(self.registry_options, auth)
+
+    def search(self, term: str, limit: int | None, filters: dict[str, Strs],
+               auth: AuthConfig | None = None) -> Items:
+        """GET /images/search."""
+        from tugboat.engine.image_registry import search
+        return search(self.registry_options, term, limit, filters, auth or AuthConfig())
+
     # hooks used by image_archive.Loader (kept here so the reference rules stay in one place)
 
     def _loaded_tag(self, repo_tag: str, image_id: str) -> Iterator[dict]:
@@ -594,6 +657,7 @@ class ImageService:
             yield {"stream": f"The image {ref.familiar()} already exists, renaming the old one with ID "
                              f"{prev} to empty string\n"}
         self._add_tag(ref, image_id)
+        self._publish(image_id, image_id, "load")
         yield {"stream": f"Loaded image: {ref.familiar()}\n"}
 
 

@@ -70,7 +70,7 @@ class FakeLayers:
         self.rw: dict[str, str | None] = {}
         self.removed: list[str] = []
 
-    def create_rw(self, cid: str, parent: str | None) -> None:
+    def create_rw(self, cid: str, parent: str | None, init_layer: bool = False) -> None:
         self.rw[cid] = parent
 
     def rw_mounts(self, cid: str) -> list[Mount]:

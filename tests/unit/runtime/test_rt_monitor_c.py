@@ -186,3 +186,45 @@ def test_config_escapes_in_paths(hc: Harness, request: pytest.FixtureRequest, mo
         assert hc.run(req).exit_code == 0
         assert json.loads((odd / "c.log").read_text())["log"] == "hi\n"
         assert (odd / "state" / "exit.json").exists()
+
+
+def test_tty_client_eof_keeps_stdin_open(h: Harness):
+    """(Both monitors.) With a TTY, a client's EOF does not close stdin even with
+    StdinOnce: the container keeps running and the next client can still type."""
+    import socket
+    import time
+
+    req = h.request(["sh", "-c", "read x; echo got:$x; read y; echo got:$y"], tty=True, open_stdin=True,
+                    stdin_once=True)
+    st = h.create(req)
+    done, got = h.watch(req, st)
+    with h.rt.attach(req.id) as first:
+        h.rt.start(req.id)
+        first.send(b"one\n")
+        first.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)
+        assert not done.is_set(), "stdin was closed by the TTY client's EOF"
+    data = b""
+    with h.rt.attach(req.id) as second:
+        second.send(b"two\n")
+        second.settimeout(20)
+        while True:
+            p = second.recv(65536)
+            if not p:
+                break
+            data += p[1:]
+    assert done.wait(20) and got[0].exit_code == 0
+    assert b"got:one" in req.log_path.read_bytes() and b"got:two" in data
+
+
+def test_c_port_is_in_step_with_monitor_py():
+    """monitor.py is the specification: a change to it must be ported to the C monitor."""
+    import hashlib
+
+    from tugboat.runtime import container_runtime as cr
+
+    from .conftest import MONITOR_SRC
+
+    digest = hashlib.sha256(cr.MONITOR_PATH.read_bytes()).hexdigest()[:16]
+    assert f"monitor.py sha256 {digest}" in MONITOR_SRC.read_text(), (
+        f"monitor.py changed: port the change to {MONITOR_SRC.name}, then put sha256 {digest} in its header")

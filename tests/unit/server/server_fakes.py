@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tugboat.errors import Conflict, InvalidArgument, NotFound, NotModified, TugboatError
 
@@ -182,6 +182,75 @@ class FakeContainers:
         yield b"tar-part-2"
 
 
+    # -- container_extras routes -------------------------------------------------------------
+    def pause(self, ref: str) -> None:
+        c = self._get(ref)
+        self.calls.append(("pause", ref))
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+
+    def unpause(self, ref: str) -> None:
+        self._get(ref)
+        self.calls.append(("unpause", ref))
+
+    def resize(self, ref: str, height: int, width: int) -> None:
+        self._get(ref)
+        self.calls.append(("resize", ref, height, width))
+
+    def rename(self, ref: str, new_name: str) -> None:
+        c = self._get(ref)
+        self.calls.append(("rename", ref, new_name))
+        if not new_name:
+            raise InvalidArgument("Neither old nor new names may be empty")
+        c.name = new_name
+
+    def top(self, ref: str, ps_args: str = "") -> dict:
+        self._get(ref)
+        self.calls.append(("top", ref, ps_args))
+        return {"Titles": ["UID", "PID", "CMD"], "Processes": [["root", "42", "sleep 300"]]}
+
+    def changes(self, ref: str) -> builtins.list[dict] | None:
+        c = self._get(ref)
+        self.calls.append(("changes", ref))
+        if not c.running:
+            return None
+        return [{"Path": "/etc", "Kind": 0}, {"Path": "/newfile", "Kind": 1}, {"Path": "/etc/group", "Kind": 2}]
+
+    def stats(self, ref: str, stream: bool = True, one_shot: bool = False) -> Iterator[dict]:
+        c = self._get(ref)
+        self.calls.append(("stats", ref, stream, one_shot))
+
+        def gen() -> Iterator[dict]:
+            for n in range(3 if stream else 1):
+                yield {"name": "/" + c.name, "id": c.id, "num_procs": n}
+
+        return gen()
+
+    def pull(self, image: str, tag: str | None, platform: str = "", auth: Any = None) -> Iterator[dict]:
+        self.calls.append(("pull", image, tag, platform, auth))
+        if image.startswith("nosuch"):
+            raise NotFound(f"manifest for {image}:{tag} not found: manifest unknown: manifest unknown")
+        return iter([{"status": "Pulling from library/busybox", "id": tag}])
+
+    def push(self, name: str, tag: str | None, auth: Any = None) -> Iterator[dict]:
+        self.calls.append(("push", name, tag, auth))
+        return iter([{"status": f"The push refers to repository [{name}]"}])
+
+    def login(self, auth: Any) -> dict:
+        self.calls.append(("login", auth))
+        return {"Status": "Login Succeeded", "IdentityToken": ""}
+
+    def prune(self, filters: dict[str, builtins.list[str]] | None = None) -> dict:
+        self.calls.append(("prune", filters))
+        for key in filters or {}:
+            if key not in ("until", "label", "label!"):
+                raise InvalidArgument(f"Invalid filter '{key}'")
+        gone = [c.id for c in self.items.values() if not c.running]
+        for cid in gone:
+            del self.items[cid]
+        return {"ContainersDeleted": gone or None, "SpaceReclaimed": 0}
+
+
 class FakeImages:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
@@ -236,6 +305,25 @@ class FakeImages:
         yield {"stream": "Loaded image: busybox:latest\n"}
         if data.startswith(b"bad-late"):
             raise TugboatError("unexpected EOF")
+
+
+    def pull(self, image: str, tag: str | None, platform: str = "", auth: Any = None) -> Iterator[dict]:
+        self.calls.append(("pull", image, tag, platform, auth))
+        if image.startswith("nosuch"):
+            raise NotFound(f"manifest for {image}:{tag} not found: manifest unknown: manifest unknown")
+        return iter([{"status": "Pulling from library/busybox", "id": tag}])
+
+    def push(self, name: str, tag: str | None, auth: Any = None) -> Iterator[dict]:
+        self.calls.append(("push", name, tag, auth))
+        return iter([{"status": f"The push refers to repository [{name}]"}])
+
+    def login(self, auth: Any) -> dict:
+        self.calls.append(("login", auth))
+        return {"Status": "Login Succeeded", "IdentityToken": ""}
+
+    def prune(self, filters: dict[str, builtins.list[str]] | None = None) -> dict:
+        self.calls.append(("prune", filters))
+        return {"ImagesDeleted": [{"Deleted": "sha256:" + "b" * 64}], "SpaceReclaimed": 1234}
 
 
 class FakeSystem:

@@ -230,10 +230,19 @@ def test_image_routes_greedy_names(conn, engine):
     assert json.loads(body)["RepoTags"] == ["a/b"]
 
 
-def test_pull_is_clear_not_implemented(conn):
-    r, body = get(conn, "/images/create?fromImage=busybox&tag=latest", "POST")
-    assert r.status == 501
-    assert "busybox:latest" in json.loads(body)["message"]
+def test_pull_push_and_auth_routes(conn, engine):
+    from tugboat.engine.registry.auth import AuthConfig
+    r, body = get(conn, "/images/create?fromImage=busybox&tag=latest&platform=linux/arm64", "POST")
+    assert r.status == 200 and b"Pulling from library/busybox" in body
+    assert engine.images.calls[-1] == ("pull", "busybox", "latest", "linux/arm64", AuthConfig())
+    r, body = get(conn, "/images/create?fromImage=nosuch&tag=1", "POST")
+    assert r.status == 404 and "manifest unknown" in json.loads(body)["message"]
+    r, body = get(conn, "/images/localhost:5000/a/b/push?tag=2", "POST")
+    assert r.status == 200 and engine.images.calls[-1] == ("push", "localhost:5000/a/b", "2", AuthConfig())
+    r, body = get(conn, "/auth", "POST", body=json.dumps({"username": "u", "password": "p",
+                                                         "serveraddress": "r"}).encode())
+    assert json.loads(body) == {"Status": "Login Succeeded", "IdentityToken": ""}
+    assert engine.images.calls[-1] == ("login", AuthConfig("u", "p", "r"))
 
 
 # -- request bodies --------------------------------------------------------------------------

@@ -283,7 +283,8 @@ def pull(ctx: Context, image: str, quiet: bool, platform: str | None) -> None:
         params["fromImage"] = repo + tag
     else:
         params["tag"] = tag
-    resp = ctx.client.images.create(params, headers={"X-Registry-Auth": "e30="})
+    from tugboat.cli import dockerconfig
+    resp = ctx.client.images.create(params, headers={"X-Registry-Auth": dockerconfig.header_for_image(repo)})
     from tugboat.cli.jsonmessage import display
     display(resp.iter_json(), sys.stderr if not quiet else None)
 

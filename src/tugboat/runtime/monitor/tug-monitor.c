@@ -3,6 +3,8 @@
  * invocation, json-file log lines, attach socket protocol and exit.json.
  * monitor.py is the specification: keep the two in step (the unit tests in
  * tests/unit/runtime run both and compare their log output byte for byte).
+ * In step with monitor.py sha256 5be8e24c2fadf208 (test_rt_monitor_c checks it: after a
+ * change to monitor.py, port it here, then update this hash).
  *
  * Usage: tug-monitor <bundle>/monitor.conf
  * Build: gcc -O2 -Wall -Wextra -Werror -o tug-monitor tug-monitor.c  (C11, libc only)
@@ -1647,7 +1649,10 @@ static void on_client_data(client_t *c)
     /* EOF from this client: it shut down its write side or went away. */
     c->reading = 0;
     update_client(c);
-    if (stdin_once && stdin_fd >= 0) {
+    /* As moby's attach: a client's EOF closes the container's stdin only for StdinOnce
+     * without a TTY; a TTY client that goes away (detach keys, a dead terminal) leaves
+     * the container running with its stdin open for the next attach. */
+    if (stdin_once && !tty && stdin_fd >= 0) {
         stdin_close_pending = 1;
         flush_stdin();
     }

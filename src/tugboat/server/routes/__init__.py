@@ -6,8 +6,18 @@ and encodes the result; nothing here decides HTTP status codes for errors
 """
 
 from tugboat.server.router import Route
-from tugboat.server.routes import container_extras, containers, images, system
+from tugboat.server.routes import (
+    auth,
+    build,
+    container_archive,
+    container_extras,
+    containers,
+    events,
+    images,
+    system,
+)
 
 
 def all_routes() -> list[Route]:
-    return [*system.ROUTES, *containers.ROUTES, *container_extras.ROUTES, *images.ROUTES]
+    return [*system.ROUTES, *containers.ROUTES, *container_extras.ROUTES, *container_archive.ROUTES,
+            *events.ROUTES, *images.ROUTES, *auth.ROUTES, *build.ROUTES]

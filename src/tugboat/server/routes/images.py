@@ -1,9 +1,10 @@
-"""Image routes: list, inspect, remove, tag, history, import, save and load
+"""Image routes: list, inspect, remove, tag, history, import, pull, push, search, save and load
 (moby's router/image/image_routes.go).  Names route greedily ({name:.+}) because
 references contain slashes and registry ports: /images/localhost:5000/ns/app:tag/json."""
 
 from typing import Any
 
+from tugboat.engine.registry.auth import AuthConfig, decode_auth_header
 from tugboat.errors import InvalidArgument, NotImplementedYet
 from tugboat.server.request import Request
 from tugboat.server.responses import Response, StreamResponse, json_response, json_stream
@@ -38,15 +39,16 @@ def history(engine: Any, req: Request) -> Response:
     return json_response(engine.images.history(req.params["name"]))
 
 
+def _auth(req: Request) -> AuthConfig:
+    return decode_auth_header(req.headers.get("X-Registry-Auth"))
+
+
 def create(engine: Any, req: Request) -> StreamResponse:
-    """Import (fromSrc=-, the body is a tar).  Pulling (fromImage) is a later issue:
-    it answers 501 with a clear message, which the docker CLI prints after
-    'Unable to find image ... locally'."""
+    """Pull (fromImage) or import (fromSrc=-, the body is a tar)."""
     from_image = req.query_str("fromImage")
     if from_image:
-        ref = from_image + (f":{req.query_str('tag')}" if req.query_str("tag") and "@" not in from_image else "")
-        raise NotImplementedYet(f"pulling images is not implemented yet (requested {ref}); "
-                                "load the image from an archive instead (docker save | tug load)")
+        return json_stream(engine.images.pull(from_image, req.query_str("tag") or None,
+                                              req.query_str("platform") or "", _auth(req)))
     src = req.query_str("fromSrc")
     if src != "-":
         if not src:
@@ -55,6 +57,15 @@ def create(engine: Any, req: Request) -> StreamResponse:
     items = engine.images.import_image(req.body, req.query_str("repo") or None, req.query_str("tag") or None,
                                        req.query_list("changes"), req.query_str("message") or "")
     return json_stream(items)
+
+
+def push(engine: Any, req: Request) -> StreamResponse:
+    return json_stream(engine.images.push(req.params["name"], req.query_str("tag") or None, _auth(req)))
+
+
+def search(engine: Any, req: Request) -> Response:
+    term = req.query_str("term") or ""
+    return json_response(engine.images.search(term, req.query_int("limit"), req.filters(), _auth(req)))
 
 
 def prune(engine: Any, req: Request) -> Response:
@@ -80,9 +91,11 @@ ROUTES = [
     Route("POST", "/images/create", create),
     Route("POST", "/images/load", load),
     Route("POST", "/images/prune", prune),
+    Route("GET", "/images/search", search),
     Route("GET", "/images/{name:.+}/get", save_one),
     Route("GET", "/images/{name:.+}/history", history),
     Route("GET", "/images/{name:.+}/json", inspect),
     Route("POST", "/images/{name:.+}/tag", tag),
+    Route("POST", "/images/{name:.+}/push", push),
     Route("DELETE", "/images/{name:.+}", remove),
 ]

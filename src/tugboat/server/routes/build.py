@@ -1,0 +1,79 @@
+"""Build routes (moby's router/build): POST /build and POST /build/prune.
+
+The handler turns the query into ``BuildOptions`` and hands the body (the context tar,
+plain or compressed) to the build service; what the service yields is streamed as
+dockerd's JSON progress lines.  A failed step ends the stream with an ``errorDetail``
+that carries the RUN's exit code, which the docker CLI exits with."""
+
+import json
+from typing import Any
+
+from tugboat.engine.builder import BuildOptions
+from tugboat.errors import InvalidArgument, NotImplementedYet
+from tugboat.server.errors import error_message
+from tugboat.server.request import Request
+from tugboat.server.responses import Response, StreamResponse, json_lines, json_response
+from tugboat.server.router import Route
+
+
+def _json_param(req: Request, name: str, kind: type) -> Any:
+    raw = req.query_str(name)
+    if not raw:
+        return kind()
+    try:
+        val = json.loads(raw)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid {name} specified: {e}") from None
+    if val is None:
+        return kind()
+    if not isinstance(val, kind):
+        raise InvalidArgument(f"invalid {name} specified")
+    return val
+
+
+def options_from(req: Request) -> BuildOptions:
+    build_args = _json_param(req, "buildargs", dict)
+    labels = _json_param(req, "labels", dict)
+    cache_from = _json_param(req, "cachefrom", list)
+    return BuildOptions(
+        tags=[t for t in req.query_list("t") if t],
+        dockerfile=req.query_str("dockerfile") or "Dockerfile",
+        build_args={str(k): (None if v is None else str(v)) for k, v in build_args.items()},
+        labels={str(k): str(v) for k, v in labels.items()},
+        target=req.query_str("target") or "",
+        no_cache=req.query_bool("nocache"),
+        rm=req.query_bool("rm", default=True),
+        force_rm=req.query_bool("forcerm"),
+        pull=req.query_bool("pull"),
+        quiet=req.query_bool("q"),
+        network_mode=req.query_str("networkmode") or "",
+        cache_from=[str(c) for c in cache_from],
+        platform=req.query_str("platform") or "",
+        remote=req.query_str("remote") or "",
+    )
+
+
+def _error_line(exc: BaseException) -> bytes:
+    msg = error_message(exc)
+    detail: dict[str, Any] = {"message": msg}
+    code = getattr(exc, "code", 0)
+    if code:
+        detail = {"code": code, "message": msg}
+    return json.dumps({"errorDetail": detail, "error": msg}).encode() + b"\r\n"
+
+
+def build(engine: Any, req: Request) -> StreamResponse:
+    if req.query_str("version") == "2":
+        raise NotImplementedYet("BuildKit is not supported by tugd; use the classic builder (DOCKER_BUILDKIT=0)")
+    items = engine.builds.build(req.body, options_from(req))
+    return StreamResponse(chunks=json_lines(items), on_error=_error_line)
+
+
+def prune(engine: Any, req: Request) -> Response:
+    return json_response(engine.builds.prune(req.filters(), all=req.query_bool("all")))
+
+
+ROUTES = [
+    Route("POST", "/build", build),
+    Route("POST", "/build/prune", prune),
+]

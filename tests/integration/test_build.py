@@ -1,0 +1,337 @@
+"""`docker build` (classic builder, DOCKER_BUILDKIT=0) through tug, the docker CLI and docker-py.
+
+Every assertion here also holds against the real dockerd 20.10 (TUGBOAT_TEST_TARGET=docker),
+except where a test says it checks a tugd extension (heredocs, COPY --chmod, skipped stages).
+Images are named tt<token>/build-*: removed by the tracker after each test."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from .helpers import ok
+
+TARGET = os.environ.get("TUGBOAT_TEST_TARGET", "tugd")
+tugd_only = pytest.mark.skipif(TARGET == "docker", reason="a tugd extension: dockerd 20.10's classic builder lacks it")
+
+
+def build_env(cli):
+    env = dict(cli.env)
+    env["DOCKER_BUILDKIT"] = "0"
+    return env
+
+
+def run_build(cli, ctx: Path, *args: str, input: str | bytes | None = None, timeout: float = 120):
+    from .conftest import run_cmd
+    argv = [str(cli.binary), "build", *args]
+    if "-" not in args and not any(a == "-" for a in args):
+        argv.append(str(ctx))
+    return run_cmd(argv, build_env(cli), input=input, timeout=timeout)
+
+
+def write(ctx: Path, files: dict[str, str]) -> Path:
+    for name, content in files.items():
+        p = ctx / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content)
+    return ctx
+
+
+def image_name(token: str, track, hint: str) -> str:
+    return track.image(f"tt{token}/build-{hint}:latest")
+
+
+def inspect(cli, ref: str) -> dict:
+    return json.loads(ok(cli("image", "inspect", ref)).stdout)[0]
+
+
+def history(cli, ref: str) -> list[str]:
+    out = ok(cli("history", "--no-trunc", "--format", "{{.CreatedBy}}", ref)).stdout
+    return out.splitlines()
+
+
+def run_out(cli, ref: str, *cmd: str) -> str:
+    return ok(cli("run", "--rm", ref, *cmd)).stdout
+
+
+# --------------------------------------------------------------------------------------------
+def test_basic_build_output_and_image(cli, tmp_path, token, track):
+    name = image_name(token, track, "basic")
+    write(tmp_path, {"Dockerfile": "FROM busybox\nENV A=1 B=\"two words\"\nRUN echo hi-$A > /f\n"
+                                   "COPY a.txt /a.txt\nCMD [\"cat\", \"/f\"]\n",
+                     "a.txt": "hello\n"})
+    p = ok(run_build(cli, tmp_path, "-t", name))
+    out = p.stdout
+    assert "Step 1/5 : FROM busybox\n" in out
+    assert re.search(r"Step 3/5 : RUN echo hi-\$A > /f\n ---> Running in [0-9a-f]{12}\n", out)
+    assert re.search(r"Removing intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}\n", out)
+    assert re.search(r"Successfully built [0-9a-f]{12}\n", out)
+    assert f"Successfully tagged {name}\n" in out
+    assert run_out(cli, name) == "hi-1\n"
+    assert run_out(cli, name, "cat", "/a.txt") == "hello\n"
+    cfg = inspect(cli, name)["Config"]
+    assert cfg["Cmd"] == ["cat", "/f"]
+    assert "B=two words" in cfg["Env"]
+
+
+def test_history_matches_classic_builder(cli, tmp_path, token, track):
+    name = image_name(token, track, "hist")
+    write(tmp_path, {"Dockerfile": "FROM busybox\nARG FOO=bar\nENV A=1\nRUN echo $FOO\nWORKDIR /w\n"
+                                   "LABEL l1=v1\nEXPOSE 80 90/udp\nVOLUME /data\nUSER nobody\n"
+                                   "STOPSIGNAL SIGKILL\nHEALTHCHECK --interval=5s CMD true\n"
+                                   "SHELL [\"/bin/sh\", \"-ec\"]\nENTRYPOINT [\"echo\"]\nCMD [\"sh\"]\n"})
+    ok(run_build(cli, tmp_path, "--build-arg", "FOO=zz", "-t", name))
+    hist = history(cli, name)
+    expected = [
+        '/bin/sh -ec #(nop)  CMD ["sh"]',
+        '/bin/sh -ec #(nop)  ENTRYPOINT ["echo"]',
+        "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]",
+        "/bin/sh -c #(nop)  HEALTHCHECK &{[\"CMD-SHELL\" \"true\"] \"5s\" \"0s\" \"0s\" '\\x00'}",
+        "/bin/sh -c #(nop)  STOPSIGNAL SIGKILL",
+        "/bin/sh -c #(nop)  USER nobody",
+        "/bin/sh -c #(nop)  VOLUME [/data]",
+        "/bin/sh -c #(nop)  EXPOSE 80 90/udp",
+        "/bin/sh -c #(nop)  LABEL l1=v1",
+        "/bin/sh -c #(nop) WORKDIR /w",
+        "|1 FOO=zz /bin/sh -c echo $FOO",
+        "/bin/sh -c #(nop)  ENV A=1",
+        "/bin/sh -c #(nop)  ARG FOO=bar",
+    ]
+    assert hist[:len(expected)] == expected
+    info = inspect(cli, name)
+    assert info["Config"]["WorkingDir"] == "/w"
+    assert info["Config"]["User"] == "nobody"
+    assert info["Config"]["ExposedPorts"] == {"80/tcp": {}, "90/udp": {}}
+    assert info["Config"]["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5000000000}
+    assert info["Config"]["Shell"] == ["/bin/sh", "-ec"]
+    assert info["Config"]["StopSignal"] == "SIGKILL"
+
+
+def test_run_failure_reports_exit_code(cli, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN exit 3\n"})
+    p = run_build(cli, tmp_path, "--force-rm")
+    assert p.returncode == 3, (p.stdout, p.stderr)
+    assert "The command '/bin/sh -c exit 3' returned a non-zero code: 3" in p.stderr
+
+
+@pytest.mark.parametrize("dockerfile,message", [
+    ("FROM busybox\nRUN true\nFORM x\n", "dockerfile parse error line 3: unknown instruction: FORM"),
+    ("FROM busybox a b c d\n", "dockerfile parse error line 1: FROM requires either one or three arguments"),
+    ("RUN true\n", "no build stage in current context"),
+    ("# only a comment\n", "failed to parse Dockerfile: file with no instructions"),
+    ("FROM busybox\nENV a\n", "failed to parse Dockerfile: ENV must have two arguments"),
+    ("FROM busybox\nCOPY --bogus=1 a b\n", "dockerfile parse error line 2: Unknown flag: bogus"),
+    ("FROM busybox AS 1x\n", 'invalid name for build stage: "1x"'),
+    ("FROM busybox\nCMD [\"a\", 1]\n",
+     "failed to parse Dockerfile: when using JSON array syntax, arrays must be comprised of strings only"),
+])
+def test_malformed_dockerfile(cli, tmp_path, dockerfile, message):
+    write(tmp_path, {"Dockerfile": dockerfile})
+    p = run_build(cli, tmp_path)
+    assert p.returncode != 0
+    assert message in p.stderr, p.stderr
+
+
+def test_copy_missing_file(cli, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY nothere /x\n"})
+    p = run_build(cli, tmp_path)
+    assert p.returncode == 1
+    assert ("COPY failed: file not found in build context or excluded by .dockerignore: "
+            "stat nothere: file does not exist") in p.stderr
+
+
+def test_cache_hit_and_miss(cli, tmp_path, token, track):
+    name = image_name(token, track, "cache")
+    unique = os.urandom(6).hex()   # a step no earlier build (or run of this test) has cached
+    write(tmp_path, {"Dockerfile": f"FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b\nENV X={unique}\n",
+                     "a.txt": f"one {unique}\n"})
+    first = ok(run_build(cli, tmp_path, "-t", name)).stdout
+    assert "Using cache" not in first.split("Step 2/4")[1]
+    second = ok(run_build(cli, tmp_path, "-t", name)).stdout
+    assert second.count(" ---> Using cache\n") == 3
+    assert "Running in" not in second
+    id1 = re.search(r"Successfully built (\w+)", first).group(1)
+    id2 = re.search(r"Successfully built (\w+)", second).group(1)
+    assert id1 == id2
+    (tmp_path / "a.txt").write_text(f"two {unique}\n")
+    third = ok(run_build(cli, tmp_path, "-t", name)).stdout
+    assert " ---> Using cache" not in third
+    assert run_out(cli, name, "cat", "/b") == f"two {unique}\n"
+    nocache = ok(run_build(cli, tmp_path, "--no-cache", "-t", name)).stdout
+    assert "Using cache" not in nocache
+
+
+def test_multistage_target_and_copy_from(cli, tmp_path, token, track):
+    name = image_name(token, track, "multi")
+    write(tmp_path, {"Dockerfile": (
+        "FROM busybox AS base\nRUN echo base > /base.txt\n"
+        "FROM base AS builder\nRUN echo built > /artifact\n"
+        "FROM busybox AS other\nRUN echo other > /other\n"
+        "FROM busybox\nCOPY --from=builder /artifact /from-builder\nCOPY --from=0 /base.txt /from-index\n"
+        "COPY --from=busybox /bin/busybox /bb\nCMD [\"cat\", \"/from-builder\"]\n")})
+    ok(run_build(cli, tmp_path, "-t", name))
+    assert run_out(cli, name) == "built\n"
+    assert run_out(cli, name, "cat", "/from-index") == "base\n"
+    assert run_out(cli, name, "sh", "-c", "test -x /bb && echo ok") == "ok\n"
+    tgt = image_name(token, track, "multi-target")
+    out = ok(run_build(cli, tmp_path, "--target", "builder", "-t", tgt)).stdout
+    assert "RUN echo built > /artifact" in out
+    assert "FROM busybox AS other" not in out.split("Successfully built")[0].split("RUN echo built")[1]
+    assert run_out(cli, tgt, "cat", "/artifact", "/base.txt") == "built\nbase\n"
+    p = run_build(cli, tmp_path, "--target", "nosuch")
+    assert p.returncode != 0
+    assert "failed to reach build target nosuch in Dockerfile" in p.stderr
+
+
+def test_copy_rules_and_add(cli, tmp_path, token, track):
+    name = image_name(token, track, "copy")
+    src = tmp_path / "ctx"
+    write(src, {"a.txt": "A\n", "b.txt": "B\n", "c.md": "C\n", "dir/sub/f": "F\n", "dir/g": "G\n"})
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        data = b"inside\n"
+        ti = tarfile.TarInfo("x/inner.txt")
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    (src / "arch.tar.gz").write_bytes(buf.getvalue())
+    os.chmod(src / "a.txt", 0o751)
+    write(src, {"Dockerfile": (
+        "FROM busybox\nWORKDIR /w\nCOPY *.txt /multi/\nCOPY dir /d\nCOPY dir/ rel/\nCOPY a.txt .\n"
+        "COPY --chown=1:2 b.txt /owned\nADD arch.tar.gz /unpacked/\nADD c.md /added/\n")})
+    ok(run_build(cli, src, "-t", name))
+    out = run_out(cli, name, "sh", "-c",
+                  "cat /multi/a.txt /multi/b.txt /d/sub/f /d/g /w/rel/g /w/a.txt /unpacked/x/inner.txt "
+                  "/added/c.md; stat -c '%u:%g %a' /owned /w/a.txt; ls /multi")
+    assert out == "A\nB\nF\nG\nG\nA\ninside\nC\n1:2 644\n0:0 751\na.txt\nb.txt\n"
+    write(src, {"Dockerfile": "FROM busybox\nCOPY a.txt b.txt /notadir\n"})
+    p = run_build(cli, src)
+    assert p.returncode != 0
+    assert "When using COPY with more than one source file, the destination must be a directory and end with a /" \
+        in p.stderr
+
+
+def test_dockerignore(cli, tmp_path, token, track):
+    name = image_name(token, track, "ignore")
+    write(tmp_path, {".dockerignore": "# comment\n*.log\n**/secret*\n!keep.log\n/build\n",
+                     "a.log": "x", "keep.log": "k", "sub/secret.txt": "s", "sub/ok.txt": "o",
+                     "build/out": "b", "Dockerfile": "FROM busybox\nCOPY . /ctx/\n"})
+    ok(run_build(cli, tmp_path, "-t", name))
+    listing = run_out(cli, name, "find", "/ctx", "-type", "f").split()
+    assert sorted(listing) == ["/ctx/.dockerignore", "/ctx/Dockerfile", "/ctx/keep.log", "/ctx/sub/ok.txt"]
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY a.log /\n"})
+    p = run_build(cli, tmp_path)
+    assert p.returncode == 1
+    assert "COPY failed: file not found in build context or excluded by .dockerignore: stat a.log" in p.stderr
+
+
+def test_args_env_onbuild(cli, tmp_path, token, track):
+    parent = image_name(token, track, "onbuild-parent")
+    child = image_name(token, track, "onbuild-child")
+    write(tmp_path, {"Dockerfile": (
+        "ARG BASE=busybox\nARG UNUSED_META\nFROM ${BASE}\nARG BASE\nARG V=default\nENV E1=$V E2=${V:-x}-${NOPE:-alt}\n"
+        "ENV OLD old style value\nRUN echo \"$BASE $V $E1 $E2\" > /args\n"
+        "ONBUILD RUN echo triggered > /trig\nLABEL \"key with space\"=\"v $V\"\n")})
+    ok(run_build(cli, tmp_path, "--build-arg", "V=given", "-t", parent))
+    assert run_out(cli, parent, "cat", "/args") == "busybox given given given-alt\n"
+    info = inspect(cli, parent)
+    assert info["Config"]["OnBuild"] == ["RUN echo triggered > /trig"]
+    assert info["Config"]["Labels"]["key with space"] == "v given"
+    assert "OLD=old style value" in info["Config"]["Env"]
+    assert "V=given" not in info["Config"]["Env"]
+    write(tmp_path, {"Dockerfile": f"FROM {parent}\nRUN cat /trig\n"})
+    out = ok(run_build(cli, tmp_path, "-t", child)).stdout
+    assert "# Executing 1 build trigger\n" in out
+    assert run_out(cli, child, "cat", "/trig") == "triggered\n"
+    assert not inspect(cli, child)["Config"]["OnBuild"]
+    write(tmp_path, {"Dockerfile": "FROM busybox\nARG X\nRUN echo $X\n"})
+    out = ok(run_build(cli, tmp_path, "--build-arg", "X=1", "--build-arg", "NOTUSED=2")).stdout
+    assert "[Warning] One or more build-args [NOTUSED] were not consumed\n" in out
+
+
+def test_escape_directive_and_continuations(cli, tmp_path, token, track):
+    name = image_name(token, track, "escape")
+    write(tmp_path, {"Dockerfile": (
+        "# escape=`\nFROM busybox\nRUN echo one `\n    two `\n# a comment inside\n    three > /f\n"
+        "ENV P=C:\\path\n")})
+    ok(run_build(cli, tmp_path, "-t", name))
+    assert run_out(cli, name, "cat", "/f") == "one two three\n"
+    assert "P=C:\\path" in inspect(cli, name)["Config"]["Env"]
+
+
+def test_dockerfile_flag_stdin_and_tar_context(cli, tmp_path, token, track):
+    ctx = write(tmp_path / "ctx", {"f.txt": "F\n"})
+    outside = write(tmp_path / "elsewhere", {"My.Dockerfile": "FROM busybox\nCOPY f.txt /f\n"})
+    a = image_name(token, track, "outside")
+    ok(run_build(cli, ctx, "-f", str(outside / "My.Dockerfile"), "-t", a))
+    assert run_out(cli, a, "cat", "/f") == "F\n"
+    b = image_name(token, track, "stdin-df")
+    ok(run_build(cli, ctx, "-f", "-", "-t", b, input="FROM busybox\nCOPY f.txt /g\n"))
+    assert run_out(cli, b, "cat", "/g") == "F\n"
+    c = image_name(token, track, "stdin-ctx")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for n, data in (("Dockerfile", b"FROM busybox\nCOPY h /h\n"), ("h", b"H\n")):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    ok(run_build(cli, ctx, "-t", c, "-", input=buf.getvalue()))
+    assert run_out(cli, c, "cat", "/h") == "H\n"
+    d = image_name(token, track, "stdin-only")
+    ok(run_build(cli, ctx, "-t", d, "-", input="FROM busybox\nRUN echo x > /x\n"))
+    assert run_out(cli, d, "cat", "/x") == "x\n"
+
+
+def test_quiet_iidfile_labels(cli, tmp_path, token, track):
+    name = image_name(token, track, "quiet")
+    write(tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {os.urandom(4).hex()}\n"})
+    iid = tmp_path / "iid"
+    p = ok(run_build(cli, tmp_path, "-q", "--iidfile", str(iid), "--label", "a=b", "-t", name,
+                     "-t", name.replace(":latest", ":two")))
+    track.image(name.replace(":latest", ":two"))
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", p.stdout)
+    assert iid.read_text() == p.stdout.strip()
+    info = inspect(cli, name)
+    assert info["Id"] == p.stdout.strip()
+    assert info["Config"]["Labels"] == {"a": "b"}
+    assert sorted(info["RepoTags"]) == sorted([name, name.replace(":latest", ":two")])
+
+
+def test_dockerpy_build(dclient, tmp_path, token, track):
+    import docker.errors
+    name = image_name(token, track, "py")
+    write(tmp_path, {"Dockerfile": "FROM busybox\nARG A\nRUN echo py-$A > /p\nCMD [\"cat\", \"/p\"]\n"})
+    image, logs = dclient.images.build(path=str(tmp_path), tag=name, buildargs={"A": "x"}, rm=True)
+    text = "".join(chunk.get("stream", "") for chunk in logs)
+    assert "Successfully built" in text
+    assert image.id.startswith("sha256:")
+    assert dclient.containers.run(name, remove=True) == b"py-x\n"
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN exit 7\n"})
+    with pytest.raises(docker.errors.BuildError) as e:
+        dclient.images.build(path=str(tmp_path), forcerm=True)
+    assert "returned a non-zero code: 7" in str(e.value)
+
+
+@tugd_only
+def test_heredocs(cli, tmp_path, token, track):
+    name = image_name(token, track, "heredoc")
+    write(tmp_path, {"Dockerfile": (
+        "FROM busybox\nARG WHO=world\nRUN <<EOF\necho hello > /h1\necho $WHO >> /h1\nEOF\n"
+        "COPY <<EOT /etc/greeting\nhi ${WHO}\nEOT\nRUN cat > /h2 <<X\nfed\nX\n")})
+    ok(run_build(cli, tmp_path, "-t", name))
+    assert run_out(cli, name, "cat", "/h1", "/etc/greeting", "/h2") == "hello\nworld\nhi world\nfed\n"
+
+
+@tugd_only
+def test_cache_survives_restart(tugd, tug, tmp_path, token, track):
+    name = image_name(token, track, "restart")
+    write(tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {os.urandom(4).hex()} > /r\n"})
+    ok(run_build(tug, tmp_path, "-t", name))
+    tugd.restart()
+    out = ok(run_build(tug, tmp_path, "-t", name)).stdout
+    assert " ---> Using cache\n" in out
