@@ -17,6 +17,10 @@ APT_PACKAGES=(
   python3-venv
   gcc             # builds the C container monitor (src/tugboat/runtime/monitor/tug-monitor.c)
   libc6-dev
+  docker-registry # Debian's distribution registry: the real registry the pull/push tests run
+  openssl         # test CA and certificates for the registry-over-TLS tests
+  iproute2        # ip(8): addresses for the tests, network namespaces
+  tmux            # interactive tests drive `run -it` / `attach` in a real terminal
 )
 
 missing=()

@@ -283,3 +283,42 @@ def test_dockerpy_put_and_get_archive(dclient, new_name):
 
     with pytest.raises(docker.errors.NotFound):
         c.get_archive("/nope")
+
+
+def test_symlink_swap_race_cannot_reach_the_host(docker_cli, new_name, tmp_path):
+    """A running container swaps /swap between a real directory and a symlink to /etc while cp
+    reads /swap/shadow: every read must come from the container (CVE-2018-15664's pattern)."""
+    name = new_name("race")
+    _run_d(docker_cli, name, "sh", "-c",
+           "echo mine > /etc/shadow; while true; do mkdir -p /swapd; echo dir > /swapd/shadow; "
+           "mv -T /swapd /swap 2>/dev/null || { rm -rf /swap; mv /swapd /swap; }; "
+           "ln -sfn /etc /swapl; mv -T /swapl /swap 2>/dev/null || rm -rf /swap; done")
+    seen = set()
+    for i in range(25):
+        out = tmp_path / f"o{i}"
+        p = docker_cli("cp", f"{name}:/swap/shadow", str(out))
+        if p.returncode == 0 and out.exists() and out.is_file():
+            text = out.read_text()
+            seen.add(text)
+            assert text in ("mine\n", "dir\n"), text[:40]
+    assert seen, "no copy succeeded"
+
+
+def test_cp_sees_a_running_containers_mounts(cli, new_name, tmp_path):
+    """dockerd mounts the container's volumes and /etc files for cp: a bind mount is copied
+    into and out of, and /etc/hostname is the container's hostname."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "in-volume.txt").write_text("vol\n")
+    name = new_name("cpmnt")
+    ok(cli("run", "-d", "--name", name, "--hostname", "cphost", "-v", f"{vol}:/data", "busybox", "sleep", "60"))
+    out = tmp_path / "out"
+    out.mkdir()
+    ok(cli("cp", f"{name}:/etc/hostname", str(out / "hn")))
+    assert (out / "hn").read_text() == "cphost\n"
+    ok(cli("cp", f"{name}:/data/in-volume.txt", str(out)))
+    assert (out / "in-volume.txt").read_text() == "vol\n"
+    src = tmp_path / "new.txt"
+    src.write_text("new\n")
+    ok(cli("cp", str(src), f"{name}:/data/"))
+    assert (vol / "new.txt").read_text() == "new\n"

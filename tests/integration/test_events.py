@@ -92,3 +92,11 @@ def test_dockerpy_events(dclient, new_name, track, token):
     commit = evs[1]["Actor"]["Attributes"]
     assert commit["imageRef"] == repo + ":latest" or commit["imageRef"] == repo
     assert commit["imageID"].startswith("sha256:")
+
+
+def test_future_until_ends_the_stream(cli):
+    start = time.monotonic()
+    until = f"{time.time() + 1.5:.9f}"
+    p = cli("events", "--until", until, "-f", "container=nonexistent-evtest", timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert 1.0 < time.monotonic() - start < 10

@@ -45,6 +45,7 @@ MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
         "pull": ("registry", "pull"), "push": ("registry", "push"),
     },
     "system": {"info": COMMANDS["info"], "events": COMMANDS["events"]},
+    "builder": {"build": COMMANDS["build"], "prune": ("build", "prune")},
 }
 
 # global flags that take a value
@@ -96,6 +97,7 @@ Commands:
 
 Management Commands:
   container   Manage containers
+  builder     Manage builds
   image       Manage images
   system      Manage Docker
 

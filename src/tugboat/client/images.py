@@ -77,3 +77,8 @@ class Images:
         """POST /build: ``body`` is the context tar (bytes, file or iterable of chunks); the
         response streams JSON progress ({"stream"}, {"aux": {"ID"}}, {"errorDetail"})."""
         return self._t.request("POST", "/build", params, body, {"Content-Type": "application/x-tar"})
+
+    def build_prune(self, all: bool = False, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        from tugboat.client import jsonlite as json
+        return self._t.post_json("/build/prune", {"all": all or None,
+                                                  "filters": json.dumps(filters) if filters else None})

@@ -6,17 +6,21 @@ all symlinks followed in the rootfs' scope, the last element not followed), a ta
 rebased onto the requested base name (so ``/dir/.`` yields ``./...`` entries that the client
 rebases), and an uploaded tar is extracted into a directory.
 
-Safety: paths are resolved by ``archive_paths.follow_in_scope`` (a chroot's rules) and the
-upload is unpacked by the store's hardened unpacker (store/untar.py): names are contained,
-no symlink is followed by the host, hardlinks must stay inside the archive, device nodes
-are refused.  Stopped containers get their rootfs mounted for the operation (reference
+Safety, in two layers: every operation runs in a child process chrooted into the rootfs
+(``archive_chroot``: no race with a running container can lead the kernel out of it), and in
+there paths are still resolved by ``archive_paths.follow_in_scope`` and uploads unpacked by the
+store's hardened unpacker (store/untar.py): names are contained, no symlink is followed,
+hardlinks must stay inside the archive, device nodes are refused.  Stopped containers get their rootfs mounted for the operation (reference
 counted, so two concurrent copies do not unmount under each other).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from tugboat.engine.archive_paths import (
+    MODE_DIR,
     abs_container_path,
     follow_in_scope,
     go_base,
@@ -120,6 +125,92 @@ def tar_rebased(source_dir: str, source_base: str, rebase: str) -> Iterator[byte
     yield w.end()
 
 
+def stat_path(root: str, ref: str, path: str) -> dict[str, Any]:
+    """container.ResolvePath + StatPath: {"stat", "resolved" (host path, last element not
+    followed), "abs" (the cleaned container path)}."""
+    abs_path = abs_container_path(path)
+    parent_path, _, base = abs_path.rpartition("/")
+    parent = host_path(root, follow_in_scope(root, parent_path or "/"))
+    resolved = os.path.join(parent, base) if base else parent.rstrip("/") + "/"
+    try:
+        st = os.lstat(resolved)
+    except FileNotFoundError:
+        raise NotFound(f"Could not find the file {path} in container {ref}") from None
+    except NotADirectoryError:   # "file/": dockerd passes the lstat error on (a 500)
+        raise TugboatError(f"lstat {abs_path}: not a directory") from None
+    link = follow_in_scope(root, abs_path) if stat.S_ISLNK(st.st_mode) else ""
+    return {"stat": path_stat(go_base(abs_path), st, link), "resolved": resolved, "abs": abs_path}
+
+
+_ERRORS: dict[str, type[TugboatError]] = {"notfound": NotFound, "invalid": InvalidArgument}
+
+
+def _helper_error(proc: subprocess.Popen[bytes], stderr: bytes) -> TugboatError:
+    try:
+        info = json.loads(stderr.decode(errors="replace").strip().splitlines()[-1])
+        return _ERRORS.get(info.get("kind"), TugboatError)(str(info.get("message")))
+    except (ValueError, IndexError, AttributeError):
+        return TugboatError(f"archive helper failed (exit {proc.returncode}): {stderr[-400:]!r}")
+
+
+def _spawn(root: str, op: str, args: dict[str, Any], stdin: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """root is a directory, or "<cid>@/proc/<pid>/root" for a running container's own view."""
+    return subprocess.Popen([sys.executable, "-m", "tugboat.engine.archive_chroot", root, op, json.dumps(args)],
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+
+
+def chroot_stat(root: str, ref: str, path: str) -> dict[str, Any]:
+    proc = _spawn(root, "stat", {"ref": ref, "path": path})
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode != 0:
+        raise _helper_error(proc, err)
+    return dict(json.loads(out))
+
+
+def chroot_tar(root: str, source_dir: str, source_base: str, rebase: str) -> Iterator[bytes]:
+    """The tar from the chrooted helper, streamed; a failure cuts the stream (binary body)."""
+    proc = _spawn(root, "tar", {"dir": source_dir, "base": source_base, "rebase": rebase})
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        while True:
+            chunk = os.read(proc.stdout.fileno(), 1 << 16)
+            if not chunk:
+                break
+            yield chunk
+        err = proc.stderr.read()
+        if proc.wait() != 0:
+            raise _helper_error(proc, err)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def chroot_untar(root: str, stream: BinaryIO, dest: str, no_overwrite: bool, user: str | None) -> None:
+    proc = _spawn(root, "untar", {"dest": dest, "no_overwrite": no_overwrite, "user": user},
+                  stdin=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        while True:
+            chunk = stream.read(1 << 16)
+            if not chunk:
+                break
+            proc.stdin.write(chunk)
+    except BrokenPipeError:
+        pass   # the helper gave up: its error follows
+    finally:
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    err = proc.stderr.read()
+    proc.stderr.close()
+    if proc.wait() != 0:
+        raise _helper_error(proc, err)
+
+
 class ContainerArchive:
     """Mixed into ContainerService; uses its lookup, layers, runtime and events."""
 
@@ -159,52 +250,43 @@ class ContainerArchive:
                         self._runtime.unmount_rootfs(rec.id)
 
     @staticmethod
-    def _resolve(root: str, path: str) -> tuple[str, str]:
-        """container.ResolvePath: (host path with the last element unresolved, absolute path)."""
-        abs_path = abs_container_path(path)
-        head, _, base = abs_path.rpartition("/")
-        parent = host_path(root, follow_in_scope(root, head or "/"))
-        return os.path.join(parent, base) if base else parent + "/", abs_path
-
-    def _stat(self, root: str, ref: str, path: str) -> tuple[dict[str, Any], str, str]:
-        resolved, abs_path = self._resolve(root, path)
-        try:
-            st = os.lstat(resolved)
-        except FileNotFoundError:
-            raise NotFound(f"Could not find the file {path} in container {ref}") from None
-        except NotADirectoryError:   # "file/": dockerd passes the lstat error on (a 500)
-            raise TugboatError(f"lstat {abs_path}: not a directory") from None
-        link = follow_in_scope(root, abs_path) if stat.S_ISLNK(st.st_mode) else ""
-        return path_stat(go_base(abs_path), st, link), resolved, abs_path
+    def _view(c: Any, root: str) -> str:
+        """Where the helper chroots: a running container's root *in its own mount namespace*
+        (/proc/<pid>/root: its volumes and /etc/hosts, hostname, resolv.conf included, as
+        dockerd mounts them for cp), else the mounted rootfs."""
+        st = c.rec.state
+        if st.status in (RUNNING, PAUSED) and st.pid:
+            return f"{c.rec.id}@/proc/{int(st.pid)}/root"
+        return root
 
     def archive_stat(self, ref: str, path: str) -> dict[str, Any]:
         """HEAD /containers/{id}/archive: the ContainerPathStat of path."""
         c = self._get(ref)
         with self._rootfs(c) as root:
-            return self._stat(root, ref, path)[0]
+            return dict(chroot_stat(self._view(c, root), ref, path)["stat"])
 
     def archive_get(self, ref: str, path: str) -> tuple[dict[str, Any], Iterator[bytes]]:
         """GET /containers/{id}/archive: (stat, tar stream).  The stat is taken and the rootfs
-        mounted before this returns; the stream releases the mount when it ends."""
+        mounted before this returns; the stream releases the mount when it ends.  Entries are
+        rebased onto the requested base name (``/dir/.`` gives ``./...``), as dockerd does."""
         c = self._get(ref)
         ctx = self._rootfs(c)
-        root = ctx.__enter__()
+        root = self._view(c, ctx.__enter__())
         try:
-            ps, resolved, abs_path = self._stat(root, ref, path)
+            info = chroot_stat(root, ref, path)
         except BaseException as e:
             ctx.__exit__(type(e), e, e.__traceback__)
             raise
-        resolved = os.path.normpath(resolved)
-        source_dir, source_base = os.path.split(resolved)
-        rebase = go_base(abs_path)
+        source_dir, source_base = os.path.split(os.path.normpath(info["resolved"]))
+        rebase = go_base(info["abs"])
         self._publish(c.rec, "archive-path")
 
         def stream() -> Iterator[bytes]:
             try:
-                yield from tar_rebased(source_dir, source_base, rebase)
+                yield from chroot_tar(root, source_dir, source_base, rebase)
             finally:
                 ctx.__exit__(None, None, None)
-        return ps, stream()
+        return dict(info["stat"]), stream()
 
     def archive_put(self, ref: str, path: str, stream: BinaryIO, no_overwrite_dir_non_dir: bool = False,
                     copy_uid_gid: bool = False) -> None:
@@ -212,22 +294,18 @@ class ContainerArchive:
         directory is followed, in the container's scope)."""
         c = self._get(ref)
         rec = c.rec
-        with self._rootfs(c) as root:
-            target = follow_in_scope(root, abs_container_path(path))
-            dest = host_path(root, target)
-            try:
-                st = os.lstat(dest)
-            except (FileNotFoundError, NotADirectoryError):
-                raise NotFound(f"Could not find the file {path} in container {ref}") from None
-            if not stat.S_ISDIR(st.st_mode):
+        with self._rootfs(c) as mounted:
+            root = self._view(c, mounted)
+            info = chroot_stat(root, ref, path)
+            st = info["stat"]
+            dest = os.path.normpath(info["resolved"])   # a container path: the helper ran chrooted
+            if st["linkTarget"]:
+                dest = st["linkTarget"]
+                st = chroot_stat(root, ref, dest)["stat"]
+            if not st["mode"] & MODE_DIR:
                 raise TugboatError("extraction point is not a directory")   # a 500 in dockerd too
             if rec.host_config.get("ReadonlyRootfs"):
                 raise InvalidArgument("container rootfs is marked read-only")
-            chown = None
-            if copy_uid_gid:
-                from tugboat.runtime.users import resolve_user
-
-                u = resolve_user(Path(root), rec.config.get("User") or "")
-                chown = (u.uid, u.gid)
-            extract(stream, dest, no_overwrite_dir_non_dir, chown)
+            user = (rec.config.get("User") or "") if copy_uid_gid else None
+            chroot_untar(root, stream, dest, no_overwrite_dir_non_dir, user)
         self._publish(rec, "extract-to-dir")

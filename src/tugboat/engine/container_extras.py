@@ -103,6 +103,7 @@ class ContainerExtras:
             raise TugboatError(f"ps: {first}" if first else f"ps: exit status {e.returncode}") from None
         except (OSError, subprocess.SubprocessError) as e:
             raise TugboatError(f"Error running ps: {e}") from None
+        self._publish(c.rec, "top")
         return parse_ps_output(out, pids)
 
     def changes(self, ref: str) -> builtins.list[dict] | None:

@@ -663,16 +663,15 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerCommit, Conta
         c = self._get(ref)
         rec = c.rec
         self._publish(rec, "export")
-        with c.lock:
-            if rec.state.running:
-                return iter(tar_directory(Path(self._runtime.rootfs(rec.id))))
-            path = self._runtime.mount_rootfs(rec.id, list(self._layers.rw_mounts(rec.id)))
+        with c.lock:   # a stopped container's rootfs is mounted, shared with concurrent cp's
+            ctx = self._rootfs(c)
+            path = ctx.__enter__()
 
         def stream() -> Iterator[bytes]:
             try:
                 yield from tar_directory(Path(path))
             finally:
-                self._runtime.unmount_rootfs(rec.id)
+                ctx.__exit__(None, None, None)
         return stream()
 
     # --- daemon lifecycle ---------------------------------------------------------------------

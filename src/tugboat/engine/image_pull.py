@@ -30,7 +30,7 @@ from tugboat.engine.image_config import chain_ids
 from tugboat.engine.reference import Reference, is_digest, parse_normalized_named
 from tugboat.engine.registry.auth import AuthConfig
 from tugboat.engine.registry.client import RegistryClient, Repository
-from tugboat.engine.registry.endpoint import RegistryOptions
+from tugboat.engine.registry.endpoint import DOCKER_IO, RegistryOptions
 from tugboat.engine.registry.errors import RegistryError, translate_pull_error
 from tugboat.engine.registry.manifest import (
     ACCEPT,
@@ -71,10 +71,11 @@ def pull_reference(from_image: str, tag: str | None) -> Reference:
 class Resolved:
     """A manifest resolved down to one image for this platform."""
 
-    def __init__(self, ref: Reference, digest: str, manifest: ImageManifest) -> None:
+    def __init__(self, ref: Reference, digest: str, manifest: ImageManifest, from_list: bool = False) -> None:
         self.ref = ref
         self.digest = digest
         self.manifest = manifest
+        self.from_list = from_list   # picked from a manifest list by platform already
 
 
 def _sha256(data: bytes) -> str:
@@ -102,6 +103,7 @@ def resolve(repo: Repository, ref: Reference, platform: str, arch: str) -> Resol
             raise schema1_error(str(ref))
         if kind in (DOCKER_LIST, OCI_INDEX):
             raise InvalidArgument("invalid manifest: a manifest list inside a manifest list")
+        return Resolved(ref, digest, image_manifest(obj), from_list=True)
     return Resolved(ref, digest, image_manifest(obj))
 
 
@@ -149,36 +151,50 @@ class Puller:
     def pull(self, from_image: str, tag: str | None) -> Iterator[dict[str, Any]]:
         from tugboat.engine.images import host_arch
         ref = pull_reference(from_image, tag)
-        repo = Repository(RegistryClient(ref.domain, self.options, self.auth), ref.path)
-        try:
-            if ref.is_name_only:
-                refs = [ref.with_tag(t) for t in sorted(repo.tags())]
-            else:
-                refs = [ref]
-            first = resolve(repo, refs[0], self.platform, host_arch()) if refs else None
-        except RegistryError as e:
-            raise translate_pull_error(e, ref.familiar_name(), ref.tag_name_only().familiar()) from None
-        if first is None:
-            raise TugboatError(f"no tags found for {ref.familiar_name()}")
+        repo, refs, first = self._first_endpoint(ref, host_arch())
 
         def work(emit: Emit) -> None:
             updated = False
             for i, r in enumerate(refs):
                 try:
-                    resolved = first if i == 0 or first is None else resolve(repo, r, self.platform,
-                                                                             host_arch())
+                    resolved = first if i == 0 else resolve(repo, r, self.platform, host_arch())
                 except RegistryError as e:
                     raise translate_pull_error(e, r.familiar_name(), r.familiar()) from None
                 if i:
-                    emit(msg(f"Pulling from {r.path}", r.tag))
+                    emit({"status": f"Pulling from {r.path}", "id": r.tag})
                 updated = self._pull_one(repo, resolved, emit) or updated
                 if len(refs) == 1:
                     emit(msg(f"Digest: {resolved.digest}"))
             word = "Downloaded newer image for" if updated else "Image is up to date for"
+            publish = getattr(self.svc, "_publish", None)
+            if publish is not None:   # dockerd's "pull" event names the reference, not the image
+                publish(ref.familiar(), ref.familiar(), "pull")
             emit(msg(f"Status: {word} {ref.familiar()}"))
 
-        return self._prefixed(msg(f"Pulling from {ref.path}", refs[0].digest or refs[0].tag),
+        return self._prefixed({"status": f"Pulling from {ref.path}", "id": refs[0].digest or refs[0].tag},
                               stream_job(work))
+
+    def _first_endpoint(self, ref: Reference, arch: str) -> tuple[Repository, list[Reference], Resolved]:
+        """Resolve the (first) manifest, trying docker.io's registry-mirrors before the registry
+        itself: any failure on a mirror falls through to the next endpoint (continueOnError)."""
+        mirrors = self.options.mirrors if ref.domain == DOCKER_IO else []
+        endpoints: list[str | None] = [*mirrors, None]
+        for i, mirror in enumerate(endpoints):
+            repo = Repository(RegistryClient(ref.domain, self.options, self.auth, mirror=mirror), ref.path)
+            try:
+                refs = [ref.with_tag(t) for t in sorted(repo.tags())] if ref.is_name_only else [ref]
+                if not refs:
+                    raise TugboatError(f"no tags found for {ref.familiar_name()}")
+                return repo, refs, resolve(repo, refs[0], self.platform, arch)
+            except RegistryError as e:
+                if i + 1 < len(endpoints):
+                    continue
+                raise translate_pull_error(e, ref.familiar_name(), ref.tag_name_only().familiar()) from None
+            except (TugboatError, OSError):
+                if i + 1 < len(endpoints):
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _prefixed(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -198,6 +214,8 @@ class Puller:
             raise InvalidArgument(f"invalid image config: {e}") from None
         if len(diff_ids) != len(man.layers):
             raise InvalidArgument("layers from manifest don't match image configuration")
+        if not res.from_list:
+            self._check_platform(res.ref, cfg)
         chains = chain_ids(diff_ids)
         complete = self.svc.store.exists(image_id) and all(self.svc.layers.exists(c) for c in chains)
         scratch = Path(tempfile.mkdtemp(prefix="pull-", dir=self.svc.work_dir))
@@ -216,6 +234,19 @@ class Puller:
             self.svc.distribution.add(diff_id, desc.digest, res.ref.name, desc.media_type)
         return old != image_id
 
+    def _check_platform(self, ref: Reference, cfg: dict[str, Any]) -> None:
+        """An explicitly requested platform must match a single-platform image (dockerd 20.10)."""
+        if not self.platform:
+            return
+        from tugboat.engine.images import host_arch
+        want = parse_platform(self.platform, host_arch())
+        got = parse_platform("/".join(p for p in (str(cfg.get("os") or "linux"), str(cfg.get("architecture") or ""),
+                                                 str(cfg.get("variant") or "")) if p), host_arch())
+        if (got.os, got.architecture) != (want.os, want.architecture) or \
+                (want.variant and got.variant != want.variant):
+            raise InvalidArgument(f"image with reference {ref.familiar()} was found but does not match the "
+                                  f"specified platform: wanted {want}, actual: {got}")
+
     def _fetch_small(self, repo: Repository, desc: Descriptor, what: str) -> bytes:
         if not desc.digest.startswith("sha256:"):
             raise InvalidArgument(f"unsupported digest algorithm in {desc.digest}")
@@ -230,11 +261,11 @@ class Puller:
     def _fetch_layers(self, repo: Repository, layers: list[Descriptor], chains: list[str],
                       scratch: Path, emit: Emit) -> dict[str, Path]:
         """Download (in parallel, verified) the layers whose chain ID is not here yet."""
-        todo = []
+        todo: list[Descriptor] = []
         for desc, chain in zip(layers, chains, strict=True):
             if self.svc.layers.exists(chain):
                 emit(msg("Already exists", short(desc.digest)))
-            else:
+            elif all(d.digest != desc.digest for d in todo):   # the same blob twice: one download
                 emit(msg("Pulling fs layer", short(desc.digest)))
                 todo.append(desc)
         for desc in todo[self.max_downloads:]:
@@ -257,8 +288,6 @@ class Puller:
         id = short(desc.digest)
         if not desc.digest.startswith("sha256:"):
             raise InvalidArgument(f"unsupported digest algorithm in {desc.digest}")
-        if desc.urls and not desc.digest:
-            raise InvalidArgument("foreign layers are not supported")
         path = scratch / desc.digest.split(":", 1)[1]
         sha = hashlib.sha256()
         n = 0

@@ -118,6 +118,9 @@ class Pusher:
         with self.svc.lock:
             if self.svc.store.exists(image_id):
                 self.svc.store.set_reference(str(Reference(ref.domain, ref.path, "", digest)), image_id)
+        publish = getattr(self.svc, "_publish", None)
+        if publish is not None:
+            publish(ref.familiar(), ref.familiar(), "push")
         emit(msg(f"{ref.tag}: digest: {digest} size: {len(manifest)}"))
         emit({"progressDetail": {}, "aux": {"Tag": ref.tag, "Digest": digest, "Size": len(manifest)}})
 

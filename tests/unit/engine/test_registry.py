@@ -144,7 +144,7 @@ class FakeRegistry:
         self.tamper: set[str] = set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.addr = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -434,3 +434,68 @@ def test_login(tmp_path: Path) -> None:
             svc.login(AuthConfig("me", "wrong", reg.addr))
     finally:
         reg.close()
+
+
+def test_push_large_layer_in_chunks(fake: FakeRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from tugboat.engine import image_push
+    monkeypatch.setattr(image_push, "UPLOAD_CHUNK", 1000)
+    _publish(fake, "src", "1", [os.urandom(5000)])
+    svc = _service(tmp_path)
+    list(svc.pull(f"{fake.addr}/src", "1"))
+    svc.tag(f"{fake.addr}/src:1", "127.0.0.1:1/elsewhere", "1")   # no metadata for this registry
+    svc.tag(f"{fake.addr}/src:1", f"{fake.addr}/big", "1")
+    svc.distribution._data.clear()                                 # forget the pulled digests
+    msgs = list(svc.push(f"{fake.addr}/big", "1"))
+    pushing = [m for m in msgs if m.get("status") == "Pushing"]
+    assert len(pushing) >= 5 and msgs[-2]["status"].startswith("1: digest: sha256:")
+    man = json.loads(fake.manifests[("big", "1")][0])
+    assert man["layers"][0]["digest"] in fake.blobs
+
+
+def test_pull_cancelled_by_the_client_does_not_break(fake: FakeRegistry, tmp_path: Path) -> None:
+    _publish(fake, "a", "1", [b"x" * 10, b"y" * 10])
+    svc = _service(tmp_path)
+    it = svc.pull(f"{fake.addr}/a", "1")
+    next(it)
+    it.close()                       # the client went away after the first line
+    import time
+    for _ in range(100):
+        if not list((tmp_path / "image" / "tmp").iterdir()):
+            break
+        time.sleep(0.05)
+    svc._prune_layers()
+    assert svc.list() == [] or svc.inspect(f"{fake.addr}/a:1")
+
+
+def test_pull_with_the_same_blob_twice(fake: FakeRegistry, tmp_path: Path) -> None:
+    """Old images repeat one (empty) layer blob; it is downloaded once and registered twice."""
+    _publish(fake, "dup", "1", [b"same", b"other", b"same"])
+    svc = _service(tmp_path)
+    msgs = list(svc.pull(f"{fake.addr}/dup", "1"))
+    assert sum(1 for m in msgs if m.get("status") == "Pulling fs layer") == 2
+    assert sum(1 for m in msgs if m.get("status") == "Pull complete") == 3
+    assert len(svc.layers.layers()) == 3
+
+
+def test_docker_io_pulls_go_to_registry_mirrors_first(fake: FakeRegistry, tmp_path: Path) -> None:
+    man_digest, image_id = _publish(fake, "library/mirrored", "1", [b"from the mirror"])
+    svc = _service(tmp_path)
+    svc.configure_registries({"registry-mirrors": [f"http://{fake.addr}"]})
+    msgs = list(svc.pull("mirrored", "1"))
+    assert msgs[0] == {"status": "Pulling from library/mirrored", "id": "1"}
+    assert msgs[-1]["status"] == "Status: Downloaded newer image for mirrored:1"
+    assert svc.inspect("mirrored:1")["RepoDigests"] == [f"mirrored@{man_digest}"]
+    with pytest.raises(TugboatError, match="registry-1.docker.io"):   # not on the mirror: the real one
+        svc.pull("notmirrored", "1")
+
+
+def test_platform_mismatch_of_a_single_platform_image(fake: FakeRegistry, tmp_path: Path) -> None:
+    _publish(fake, "one", "1", [b"amd64 only"])
+    svc = _service(tmp_path)
+    with pytest.raises(InvalidArgument, match="does not match the specified platform: wanted linux/arm64, "
+                                              "actual: linux/amd64"):
+        list(svc.pull(f"{fake.addr}/one", "1", platform="linux/arm64"))
+    assert svc.list() == []
+    list(svc.pull(f"{fake.addr}/one", "1", platform="linux/amd64"))

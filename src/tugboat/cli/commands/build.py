@@ -14,7 +14,7 @@ import os
 import sys
 
 from tugboat.cli.context import Context
-from tugboat.cli.flags import B, L, S, Spec, parse
+from tugboat.cli.flags import B, Flag, L, S, Spec, parse
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
@@ -51,7 +51,7 @@ def context_tar(context_dir: str, dockerfile_rel: str, extra: tuple[str, bytes] 
             patterns = read_patterns(f.read())
         patterns += ["!.dockerignore", "!" + dockerfile_rel]
     pm = PatternMatcher(patterns)
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.GNU_FORMAT) as tf:
         for dirpath, dirnames, filenames in os.walk(context_dir):
             rel_dir = os.path.relpath(dirpath, context_dir)
             dirnames.sort()
@@ -75,6 +75,9 @@ def context_tar(context_dir: str, dockerfile_rel: str, extra: tuple[str, bytes] 
             ti = tarfile.TarInfo(extra[0])
             ti.size, ti.mode = len(extra[1]), 0o600
             tf.addfile(ti, io.BytesIO(extra[1]))
+        end = tf.offset + 2 * tarfile.BLOCKSIZE
+    out.truncate(end)   # no padding to tarfile's 10 KiB records: the size docker reports
+    out.seek(end)
 
 
 def _is_archive(head: bytes) -> bool:
@@ -103,8 +106,7 @@ def build(ctx: Context, argv: list[str], path: str) -> int:
         S("platform", help="Set platform if server is multi-platform capable"),
         B("pull", help="Always attempt to pull a newer version of the image"),
         B("quiet", "q", "Suppress the build output and print image ID on success"),
-        S("rm", help="Remove intermediate containers after a successful build", default="true",
-          metavar="bool"),
+        Flag("rm", "", "bool", True, "Remove intermediate containers after a successful build"),
         L("tag", "t", "Name and optionally a tag in the 'name:tag' format"),
         S("target", help="Set the target build stage to build."),
     ], 1, 1)
@@ -120,7 +122,7 @@ def build(ctx: Context, argv: list[str], path: str) -> int:
     params: dict[str, Any] = {
         "t": opts["tag"] or None, "buildargs": json.dumps(_build_args(opts["build_arg"])),
         "labels": json.dumps(labels), "target": opts["target"] or None,
-        "nocache": opts["no_cache"] or None, "rm": opts["rm"] not in ("false", "0", "False"),
+        "nocache": opts["no_cache"] or None, "rm": bool(opts["rm"]),
         "forcerm": opts["force_rm"] or None, "pull": opts["pull"] or None, "q": opts["quiet"] or None,
         "networkmode": opts["network"] or None, "cachefrom": json.dumps(opts["cache_from"]),
         "platform": opts["platform"] or None,
@@ -191,6 +193,7 @@ def _send(ctx: Context, body: IO[bytes], params: dict[str, Any], opts: dict[str,
         ctx.daemon_error(e)
         return 1
     image_id = ""
+    quiet_out = ""
     try:
         for m in resp.iter_json():
             if m.get("error") or m.get("errorDetail"):
@@ -201,7 +204,9 @@ def _send(ctx: Context, body: IO[bytes], params: dict[str, Any], opts: dict[str,
             if isinstance(m.get("aux"), dict) and m["aux"].get("ID"):
                 image_id = m["aux"]["ID"]
                 continue
-            if "stream" in m and not opts["quiet"]:
+            if "stream" in m and opts["quiet"]:
+                quiet_out += m["stream"]
+            elif "stream" in m:
                 ctx.out.write(m["stream"])
                 ctx.out.flush()
             elif "status" in m and not opts["quiet"]:
@@ -209,9 +214,38 @@ def _send(ctx: Context, body: IO[bytes], params: dict[str, Any], opts: dict[str,
     except DaemonUnreachable as e:
         ctx.daemon_error(e)
         return 1
-    if opts["quiet"] and image_id:
-        ctx.out.write(image_id + "\n")
+    if opts["quiet"]:   # as docker: what the daemon said is the ID (and goes to --iidfile too)
+        image_id = quiet_out
+        ctx.out.write(quiet_out)
     if opts["iidfile"] and image_id:
         with open(opts["iidfile"], "w") as f:
             f.write(image_id)
+    return 0
+
+
+def prune(ctx: Context, argv: list[str], path: str) -> int:
+    """`builder prune`: the classic builder keeps its cache as intermediate images, so the
+    daemon reports nothing to reclaim (as dockerd does without BuildKit)."""
+    spec = Spec(path, f"docker {path}", "Remove build cache", [
+        B("all", "a", "Remove all unused build cache, not just dangling ones"),
+        L("filter", help="Provide filter values (e.g. 'until=24h')", metavar="filter"),
+        B("force", "f", "Do not prompt for confirmation"),
+        S("keep-storage", help="Amount of disk space to keep for cache", metavar="bytes"),
+    ], 0, 0)
+    opts, _ = parse(spec, argv)
+    if not opts["force"]:
+        ctx.out.write("WARNING! This will remove all dangling build cache. Are you sure you want to continue? "
+                      "[y/N] ")
+        ctx.out.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    from tugboat.cli.filters import parse_filters
+    try:
+        report = ctx.client.images.build_prune(opts["all"], parse_filters(opts["filter"]))
+    except (APIError, DaemonUnreachable) as e:
+        ctx.daemon_error(e)
+        return 1
+    for c in report.get("CachesDeleted") or []:
+        ctx.print(c)
+    ctx.print(f"Total reclaimed space: {human_size(float(report.get('SpaceReclaimed') or 0))}")
     return 0

@@ -8,8 +8,6 @@ the table every second from one streaming request per container.
 
 from __future__ import annotations
 
-import sys
-
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, S, Spec, parse
 from tugboat.client.errors import APIError, DaemonUnreachable
@@ -173,6 +171,7 @@ def _no_stream(ctx: Context, names: list[str], tmpl: str, trunc: bool) -> int:
 
 def _stream(ctx: Context, names: list[str], tmpl: str, trunc: bool) -> int:
     """Redraw every second from one streaming request per container (threads)."""
+    import io
     import threading
     import time
 
@@ -193,7 +192,6 @@ def _stream(ctx: Context, names: list[str], tmpl: str, trunc: bool) -> int:
 
     for n in names:
         threading.Thread(target=follow, args=(n,), daemon=True).start()
-    tty = sys.stdout.isatty()
     while True:
         time.sleep(1.0)
         if errors:
@@ -201,11 +199,12 @@ def _stream(ctx: Context, names: list[str], tmpl: str, trunc: bool) -> int:
                 ctx.daemon_error(err)
             return 1
         rows = [StatsRow(n, latest[n], trunc) for n in names if n in latest]
-        if tty:
-            ctx.out.write("\033[2J\033[H")
+        buf = io.StringIO()
         try:
-            fm.render_rows(tmpl, rows, STATS_TITLES, ctx.out)
+            fm.render_rows(tmpl, rows, STATS_TITLES, buf)
         except fm.FormatError as e:
             ctx.eprint(str(e))
             return 1
+        # like docker 28, terminal or not: cursor home, each line clears its rest, then the screen's
+        ctx.out.write("\033[H" + "".join(line + "\033[K\n" for line in buf.getvalue().splitlines()) + "\033[J")
         ctx.out.flush()

@@ -92,7 +92,8 @@ def _abs_local(p: str) -> str:
 
 
 def cp(ctx: Context, argv: list[str], path: str) -> int:
-    spec = Spec(path, f"docker {path} [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tdocker {path} [OPTIONS] "
+    from tugboat.cli.flags import PROG
+    spec = Spec(path, f"docker {path} [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t{PROG} {path} [OPTIONS] "
                 "SRC_PATH|- CONTAINER:DEST_PATH", "Copy files/folders between a container and the local filesystem", [
                     B("archive", "a", "Archive mode (copy all uid/gid information)"),
                     B("follow-link", "L", "Always follow symbol link in SRC_PATH"),

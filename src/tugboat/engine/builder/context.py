@@ -6,25 +6,24 @@ filter) but keeps the file modes the client sent, as COPY preserves them.  The
 daemon-side ``.dockerignore`` pass (docker's ``removeDockerfile`` plus the patterns
 for clients that send everything) happens here too.
 
-Checksums stand in for moby's tarsum/contenthash: a digest over each file's relative
-name, type, permission bits, link target and content — not mtimes or owners, which
-COPY does not keep (owners) or which change on every checkout (mtimes).
+Source checksums are dockerd's (``tarsum.py``): computed from the headers of the
+upload, which are recorded while unpacking.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
+import io
 import os
 import posixpath
 import shutil
-import stat
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tugboat.api.dockerignore import PatternMatcher, read_patterns
+from tugboat.engine.builder.tarsum import Header, source_hash
 from tugboat.errors import InvalidArgument, NotFound
 from tugboat.store.untar import decompressed
 
@@ -34,6 +33,45 @@ _MAX_LINKS = 40
 def _keep_mode(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
     checked = tarfile.data_filter(member, dest)
     return checked.replace(mode=member.mode & 0o7777, uid=0, gid=0, uname="", gname="", deep=False)
+
+
+def _header_of(m: tarfile.TarInfo) -> Header:
+    """The upload's header as Go's tar reader (and so dockerd's tarsum) sees it."""
+    typeflag = m.type.decode("latin-1") if m.type not in (tarfile.AREGTYPE,) else "0"
+    name = m.name + ("/" if m.isdir() and not m.name.endswith("/") else "")
+    xattrs = tuple((k[len("SCHILY.xattr."):], v) for k, v in m.pax_headers.items()
+                   if k.startswith("SCHILY.xattr."))
+    return Header(name, m.mode, m.uid, m.gid, m.size if m.isreg() else 0, typeflag, m.linkname,
+                  m.devmajor, m.devminor, xattrs)
+
+
+class _Padded(io.RawIOBase):
+    """The docker CLI's rewritten context tars (``-f`` outside the context, ``-f -``) end
+    right after the last file's data, without padding or the end-of-archive blocks; Go's
+    reader takes that as the end, Python's stream reader as truncation.  At EOF this
+    supplies the missing zero padding and trailer."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._pos = 0
+        self._tail: bytes | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        if self._tail is None:
+            data = self._raw.read(len(view))
+            if data:
+                view[:len(data)] = data
+                self._pos += len(data)
+                return len(data)
+            self._tail = b"\0" * ((-self._pos) % 512 + 1024)
+        n = min(len(view), len(self._tail))
+        view[:n] = self._tail[:n]
+        self._tail = self._tail[n:]
+        return n
 
 
 def has_wildcards(path: str) -> bool:
@@ -46,15 +84,21 @@ class BuildContext:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._hashes: dict[str, str] = {}
+        self.headers: dict[str, Header] = {}    # cleaned name -> header as uploaded
 
     @classmethod
     def from_tar(cls, stream: BinaryIO, work_dir: Path | None = None) -> BuildContext:
         root = Path(tempfile.mkdtemp(prefix="build-ctx-", dir=work_dir))
         ctx = cls(root)
         try:
-            raw = decompressed(stream)
+            raw = io.BufferedReader(_Padded(decompressed(stream)))
+            def keep(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+                out = _keep_mode(member, dest)
+                ctx.headers[posixpath.normpath(out.name).lstrip("/")] = _header_of(member)
+                return out
+
             with tarfile.open(fileobj=raw, mode="r|") as tf:
-                tf.extractall(root, filter=_keep_mode)
+                tf.extractall(root, filter=keep)
         except tarfile.ReadError as e:
             if str(e) not in ("empty file",):
                 ctx.close()
@@ -128,7 +172,8 @@ class BuildContext:
     def checksum(self, rel: str) -> str:
         """"file:<hex>" or "dir:<hex>" of a source, as the classic builder names them."""
         if rel not in self._hashes:
-            self._hashes[rel] = tree_checksum(self.scoped(rel), self.root)
+            resolved = str(self.scoped(rel).relative_to(self.root))
+            self._hashes[rel] = source_hash(self.root, "" if resolved == "." else resolved, self.headers)
         return self._hashes[rel]
 
 
@@ -180,29 +225,3 @@ def resolve_in(root: Path, src: str) -> list[str]:
             nxt += [f"{base}/{n}".lstrip("/") for n in names if fnmatch.fnmatchcase(n, comp)]
         found = nxt
     return found
-
-
-def _entry_digest(h: hashlib._Hash, rel: str, path: Path) -> None:
-    st = path.lstat()
-    kind = "d" if stat.S_ISDIR(st.st_mode) else "l" if stat.S_ISLNK(st.st_mode) else "f"
-    h.update(f"{rel}\0{kind}\0{stat.S_IMODE(st.st_mode):o}\0".encode())
-    if kind == "l":
-        h.update(os.readlink(path).encode() + b"\0")
-    elif kind == "f":
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        h.update(b"\0")
-
-
-def tree_checksum(path: Path, root: Path) -> str:
-    h = hashlib.sha256()
-    if path.is_dir():
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames.sort()
-            for name in sorted(dirnames + filenames):
-                full = Path(dirpath) / name
-                _entry_digest(h, str(full.relative_to(path)), full)
-        return "dir:" + h.hexdigest()
-    _entry_digest(h, "", path)
-    return "file:" + h.hexdigest()

@@ -96,6 +96,11 @@ class Copier:
     def _host(self, path: str) -> Path:
         return scoped_path(self.rootfs, path)
 
+    def _target(self, path: str) -> Path:
+        """Where an entry is written: parents resolved in the rootfs, the name itself not
+        followed (an existing symlink there is replaced, not written through)."""
+        return scoped_path(self.rootfs, path, follow_last=False)
+
     def _mkdirs(self, path: str) -> Path:
         """mkdir -p inside the rootfs; new directories 0755 with the copy's owner."""
         cur = "/"
@@ -145,12 +150,12 @@ class Copier:
         for s in sources:
             st = s.path.stat() if s.path.exists() else s.path.lstat()
             if stat.S_ISDIR(st.st_mode):
-                target = self._mkdirs(dest)
+                self._mkdirs(dest)
                 for name in sorted(os.listdir(s.path)):
-                    self._copy_entry(s.path / name, self._host(posixpath.join(dest, name)))
+                    self._copy_entry(s.path / name, self._target(posixpath.join(dest, name)))
                 continue
             if self.unpack and _is_archive(s.path):
-                target = self._mkdirs(dest)
+                self._mkdirs(dest)
                 self._untar(s.path, dest)
                 continue
             existing = self._host(dest)
@@ -160,7 +165,7 @@ class Copier:
             else:
                 self._mkdirs(posixpath.dirname(dest) or "/")
                 target_path = dest
-            target = self._host(target_path)
+            target = self._target(target_path)
             if target.is_dir() and not target.is_symlink():
                 raise InvalidArgument(f"cannot copy to non-directory: {target_path}")
             src = s.path.resolve() if s.path.is_symlink() else s.path

@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from tugboat.engine.builder.cache import ImageCache
-from tugboat.engine.builder.context import BuildContext, has_wildcards, resolve_in, scoped_path, tree_checksum
+from tugboat.engine.builder.context import BuildContext, has_wildcards, resolve_in, scoped_path
 from tugboat.engine.builder.copier import Copier, Source, parse_chmod, parse_chown
 from tugboat.engine.builder.instructions import Instruction, Stage, parse_instruction
 from tugboat.engine.builder.options import BuildOptions
 from tugboat.engine.builder.parser import Node, parse
 from tugboat.engine.builder.state import DEFAULT_PATH, BuildArgs, StageState, env_key
 from tugboat.engine.builder.steps import BuildFailed, Steps, expand_heredoc, nop_cmd
+from tugboat.engine.builder.tarsum import source_hash
 from tugboat.engine.builder.workspace import Workspace
 from tugboat.engine.image_changes import expand
-from tugboat.errors import InvalidArgument, NotFound
+from tugboat.errors import InvalidArgument, NotFound, TugboatError
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -114,7 +115,7 @@ class Executor:
         for i in order:
             image_id = self.run_stage(self.stages[i])
             self.results[i] = image_id
-            if image_id:
+            if image_id and not self.opts.quiet:   # dockerd sends no aux with q=1
                 self._emit({"aux": {"ID": image_id}})
         unused = self.args.unused()
         if unused:
@@ -203,8 +204,8 @@ class Executor:
         else:
             try:
                 image_id = self.resolve_image(src)
-            except NotFound as e:
-                raise BuildFailed(f"invalid from flag value {src}: {e}") from None
+            except TugboatError as e:
+                raise BuildFailed(f"invalid from flag value {src}: {e.message}") from None
         rw = stack.enter_context(self.ws.rw_layer(image_id))
         yield stack.enter_context(self.ws.mounted(rw))
 
@@ -227,10 +228,10 @@ class Executor:
                     content = expand_heredoc(doc.content, state.expansion_env()) if doc.expand else doc.content
                     path.write_text(content)
                     path.chmod(0o644)
-                    infos.append((Source(path, doc.name), tree_checksum(path, tmp)))
+                    infos.append((Source(path, doc.name), source_hash(tmp, doc.name)))
                 elif is_add and s.startswith(("http://", "https://")):
                     path = download(s, tmp)
-                    infos.append((Source(path, path.name), tree_checksum(path, tmp)))
+                    infos.append((Source(path, path.name), source_hash(tmp, path.name)))
                 else:
                     matches = resolve_in(root, s)
                     if not matches:
@@ -241,7 +242,12 @@ class Executor:
                                           "file does not exist")
                     for m in matches:
                         path = scoped_path(root, m)
-                        infos.append((Source(path, m or "."), tree_checksum(path, root)))
+                        if root == self.ctx.root:
+                            digest = self.ctx.checksum(m)
+                        else:
+                            rel = str(path.relative_to(root))
+                            digest = source_hash(root, "" if rel == "." else rel)
+                        infos.append((Source(path, m or "."), digest))
             if len(infos) > 1 and not dest.endswith("/"):
                 raise BuildFailed(f"When using {kind} with more than one source file, the destination "
                                   "must be a directory and end with a /")

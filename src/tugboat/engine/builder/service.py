@@ -113,25 +113,57 @@ class BuildService:
 
         worker = threading.Thread(target=work, name="build", daemon=True)
         worker.start()
-
-        def stream() -> Iterator[dict[str, Any]]:
-            try:
-                while True:
-                    item = q.get()
-                    if "_done" in item:
-                        return
-                    if "_error" in item:
-                        err = item["_error"]
-                        if isinstance(err, TugboatError):
-                            raise err
-                        raise BuildFailed(str(err) or type(err).__name__) from err
-                    yield item
-            finally:
-                cancel.set()
-        return stream()
+        return BuildStream(q, cancel, worker)
 
     def prune(self, filters: dict[str, list[str]] | None = None, all: bool = False) -> dict[str, Any]:
         """POST /build/prune: the classic builder keeps no cache of its own (its cache is
         the intermediate images, pruned with `image prune`), as dockerd answers then."""
         return {"CachesDeleted": None, "SpaceReclaimed": 0}
 
+
+class BuildStream:
+    """The progress items of a running build.  ``cancel()`` (the client went away) stops
+    the build at the next step and kills a running RUN container; closing or dropping the
+    iterator does the same."""
+
+    def __init__(self, q: queue.Queue[Any], cancel: threading.Event, worker: threading.Thread) -> None:
+        self._q = q
+        self._cancel = cancel
+        self._worker = worker
+        self._done = False
+
+    def __iter__(self) -> BuildStream:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        while not self._done:
+            try:
+                item = self._q.get(timeout=0.5)
+            except queue.Empty:
+                if not self._worker.is_alive() and self._q.empty():
+                    self._done = True
+                    if self._cancel.is_set():   # the client went away: nothing left to say
+                        raise StopIteration from None
+                    raise BuildFailed("build ended unexpectedly") from None
+                continue
+            if "_done" in item:
+                self._done = True
+                break
+            if "_error" in item:
+                self._done = True
+                err = item["_error"]
+                if isinstance(err, TugboatError):
+                    raise err
+                raise BuildFailed(str(err) or type(err).__name__) from err
+            return item
+        self._cancel.set()
+        raise StopIteration
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def close(self) -> None:
+        self._cancel.set()
+
+    def __del__(self) -> None:
+        self._cancel.set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,7 +67,7 @@ class Workspace:
 
     def remove_container(self, cid: str, emit: Emit) -> None:
         try:
-            self.containers.remove(cid, force=True)
+            self.containers.remove(cid, force=True, volumes=True)
         except TugboatError as e:
             log.warning("removing build container %s: %s", cid, e)
             return
@@ -83,14 +84,26 @@ class Workspace:
             waiter.cancel()
             attach.close()
             raise
-        for _, data in attach.output():
-            emit_output(data)
-            if cancelled():
-                try:
-                    self.containers.kill(cid, "SIGKILL")
-                except TugboatError:
-                    pass
-        result = waiter.result()
+        stop = threading.Event()
+
+        def watch() -> None:   # a client that went away kills the step, output or not
+            while not stop.wait(0.5):
+                if cancelled():
+                    try:
+                        self.containers.kill(cid, "SIGKILL")
+                    except TugboatError:
+                        pass
+                    return
+
+        threading.Thread(target=watch, name=f"build-watch-{cid[:12]}", daemon=True).start()
+        try:
+            for _, data in attach.output():
+                emit_output(data)
+            result = waiter.result()
+        finally:
+            stop.set()
+        if cancelled():
+            raise TugboatError("context canceled")
         return int(result.get("StatusCode") or 0)
 
     @contextmanager

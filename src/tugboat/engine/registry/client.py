@@ -63,7 +63,9 @@ class HTTPResult:
 
 class RegistryClient:
     def __init__(self, domain: str, options: RegistryOptions | None = None,
-                 auth: AuthConfig | None = None, timeout: float = 60) -> None:
+                 auth: AuthConfig | None = None, timeout: float = 60, mirror: str | None = None) -> None:
+        """``mirror``: a registry-mirrors URL ("http://10.0.0.5:5000") serving ``domain``'s
+        repositories; its scheme is used as given, as dockerd does."""
         self.domain = domain
         self.options = options or RegistryOptions()
         self.auth = auth or AuthConfig()
@@ -71,6 +73,12 @@ class RegistryClient:
         self.insecure = self.options.is_insecure(domain)
         self.timeout = timeout
         self.scheme: str | None = None
+        self.mirror = mirror
+        if mirror:
+            parts = urlsplit(mirror if "://" in mirror else "https://" + mirror)
+            self.host = parts.netloc
+            self.insecure = self.options.is_insecure(parts.netloc)
+            self._schemes = [parts.scheme]
         self.challenge: Challenge | None = None
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -79,7 +87,7 @@ class RegistryClient:
 
     def _connect(self, scheme: str, host: str) -> http.client.HTTPConnection:
         if scheme == "https":
-            ctx = ssl._create_unverified_context() if self.insecure else ssl.create_default_context()
+            ctx = self.options.tls_context(host, verify=not self.insecure)
             return http.client.HTTPSConnection(host, timeout=self.timeout, context=ctx)
         return http.client.HTTPConnection(host, timeout=self.timeout)
 
@@ -108,6 +116,8 @@ class RegistryClient:
     def ping(self) -> None:
         """GET /v2/: picks the scheme and records the auth challenge (dockerd's PingV2Registry)."""
         schemes = ["https", "http"] if self.insecure else ["https"]
+        if self.mirror:
+            schemes = self._schemes
         last: Exception | None = None
         url = ""
         for scheme in schemes:
@@ -234,6 +244,12 @@ class RegistryClient:
 
 def _describe(e: Exception | None, host: str) -> str:
     """Go's net errors, which scripts match on ("connect: connection refused")."""
+    if isinstance(e, ssl.SSLCertVerificationError):
+        if "self-signed" in str(e) or "unable to get local issuer" in str(e):
+            return "x509: certificate signed by unknown authority"
+        return f"x509: {e.verify_message}"
+    if isinstance(e, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(e).upper():
+        return "http: server gave HTTP response to HTTPS client"
     if isinstance(e, socket.gaierror):
         return f"dial tcp: lookup {host.rsplit(':', 1)[0]}: no such host"
     if isinstance(e, ConnectionRefusedError):

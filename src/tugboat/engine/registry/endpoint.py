@@ -10,12 +10,15 @@ certificate checks first and falls back to plain HTTP; so do we.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import ssl
 from dataclasses import dataclass, field
 
 DOCKER_IO = "docker.io"
 DOCKER_IO_ENDPOINT = "registry-1.docker.io"
-INDEX_SERVER = "https://index.docker.io/v1/"   # the key the docker CLI stores Hub credentials under
+INDEX_SERVER = "https://index.docker.io/v1/"
+CERTS_DIR = "/etc/docker/certs.d"   # the key the docker CLI stores Hub credentials under
 
 
 @dataclass
@@ -26,12 +29,42 @@ class RegistryOptions:
     mirrors: list[str] = field(default_factory=list)
     max_downloads: int = 3
     max_uploads: int = 5
+    # dockerd reads CAs and client certificates from /etc/docker/certs.d/<host[:port]>/
+    # (ca.crt / *.crt, client.cert + client.key); "registry-certs-dir" in daemon.json
+    # (a Tugboat extension, used by the tests) is searched first.
+    certs_dirs: list[str] = field(default_factory=lambda: [CERTS_DIR])
 
     @classmethod
     def from_extra(cls, extra: dict) -> RegistryOptions:
         ins = extra.get("insecure-registries") or []
         mir = extra.get("registry-mirrors") or []
-        return cls([str(x) for x in ins if isinstance(x, str)], [str(x) for x in mir if isinstance(x, str)])
+        opts = cls([str(x) for x in ins if isinstance(x, str)], [str(x) for x in mir if isinstance(x, str)])
+        if isinstance(extra.get("registry-certs-dir"), str):
+            opts.certs_dirs.insert(0, extra["registry-certs-dir"])
+        return opts
+
+    def tls_context(self, host: str, verify: bool) -> ssl.SSLContext:
+        """An SSL context for host[:port]: system CAs plus certs.d's, and a client certificate
+        if certs.d has one; without verification for insecure registries."""
+        ctx = ssl.create_default_context()
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        for base in self.certs_dirs:
+            d = os.path.join(base, host)
+            try:
+                names = sorted(os.listdir(d))
+            except OSError:
+                continue
+            for name in names:
+                path = os.path.join(d, name)
+                if name.endswith(".crt"):
+                    ctx.load_verify_locations(cafile=path)
+                elif name.endswith(".cert"):
+                    key = path[:-len(".cert")] + ".key"
+                    if os.path.exists(key):
+                        ctx.load_cert_chain(path, key)
+        return ctx
 
     def host_for(self, domain: str) -> str:
         """host[:port] to connect to for a reference's domain."""

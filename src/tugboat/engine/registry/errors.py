@@ -66,7 +66,8 @@ def translate_pull_error(err: RegistryError, familiar_name: str, familiar_ref: s
     code = err.code
     first = err.codes[0] if err.codes else None
     if str(err) == "no basic auth credentials":
-        return err
+        # not a 401 for the client: docker 28's CLI would answer one with a login prompt
+        return TugboatError(str(err))
     if code in ("DENIED", "UNAUTHORIZED") or (not first and err.status == 401):
         cause = str(first) if first else str(err)
         return NotFound(f"pull access denied for {familiar_name}, repository does not exist or may "

@@ -66,7 +66,8 @@ def build(engine: Any, req: Request) -> StreamResponse:
     if req.query_str("version") == "2":
         raise NotImplementedYet("BuildKit is not supported by tugd; use the classic builder (DOCKER_BUILDKIT=0)")
     items = engine.builds.build(req.body, options_from(req))
-    return StreamResponse(chunks=json_lines(items), on_error=_error_line)
+    return StreamResponse(chunks=json_lines(items), on_error=_error_line,
+                          on_disconnect=getattr(items, "cancel", None))
 
 
 def prune(engine: Any, req: Request) -> Response:

@@ -35,13 +35,15 @@ def events(engine: Any, req: Request) -> StreamResponse:
     if until and until < since:
         raise InvalidArgument(f"`since` time ({req.query_str('since')}) cannot be after "
                               f"`until` time ({req.query_str('until')})")
-    past, sub = engine.events.subscribe(since, until, req.filters())
+    filters = req.filters()
     only_past = bool(until) and until < now_ns()
     gone: list[bool] = []
 
     def body() -> Iterator[bytes]:
+        # subscribed only once the headers are out, so that a response never sent leaves no
+        # subscription behind (the generator's finally would not run)
+        past, sub = engine.events.subscribe(since, until, filters)
         try:
-            yield b""   # headers go out at once, as dockerd flushes them before any event
             for msg in past:
                 yield json.dumps(msg).encode() + b"\n"
             if only_past:
