@@ -54,16 +54,32 @@ def _int(s: str) -> int | None:
 
 
 def _in_rootfs(rootfs: Path, path: str) -> Path:
-    """``path`` inside ``rootfs`` without following absolute symlinks out of it."""
-    cur = rootfs
-    for _ in range(40):
-        target = cur / path.lstrip("/")
+    """``path`` inside ``rootfs`` resolved as a chroot would (like securejoin): every component
+    that is a symlink is replaced by its target, absolute targets restart at ``rootfs`` and ``..``
+    stops at it, so a container's ``/etc -> /etc`` or ``/etc -> ../../..`` never makes tugd read
+    the host's files."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    done: list[str] = []
+    links = 0
+    while parts:
+        name = parts.pop(0)
+        if name == "..":
+            if done:
+                done.pop()
+            continue
+        candidate = rootfs.joinpath(*done, name)
         try:
-            link = os.readlink(target)
-        except OSError:
-            return target
-        path = link if link.startswith("/") else str(Path(path).parent / link)
-    return rootfs / path.lstrip("/")
+            target = os.readlink(candidate)
+        except OSError:          # not a symlink (or missing): a plain component
+            done.append(name)
+            continue
+        links += 1
+        if links > 40:
+            raise InvalidArgument(f"too many levels of symbolic links resolving {path}")
+        if target.startswith("/"):
+            done = []
+        parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+    return rootfs.joinpath(*done)
 
 
 def resolve_user(rootfs: Path, spec: str, group_add: list[str] | None = None) -> ResolvedUser:

@@ -1,5 +1,6 @@
 """Config.User resolution; expectations recorded from dockerd 20.10. No root needed."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,26 @@ def test_passwd_symlink_stays_in_rootfs(tmp_path):
     (tmp_path / "real").write_text("bob:x:5:6:bob:/b:/bin/sh\n")
     (tmp_path / "etc/passwd").symlink_to("/real")
     assert resolve_user(tmp_path, "bob") == ResolvedUser(5, 6, [6], "/b")
+
+
+
+@pytest.mark.parametrize("link", ["/inner", "../../../../inner", "/../../inner", "../../../../proc/../inner"])
+def test_etc_symlinks_resolve_inside_the_rootfs(tmp_path: Path, link: str) -> None:
+    """A container's /etc symlink is resolved inside its rootfs as a chroot would: tugd must
+    never read the host's /etc/passwd (which has root) to resolve a container's user."""
+    root = tmp_path / "rootfs"
+    (root / "inner").mkdir(parents=True)
+    (root / "inner" / "passwd").write_text("only:x:4242:4242::/home/only:/bin/sh\n")
+    (root / "inner" / "group").write_text("only:x:4242:\n")
+    os.symlink(link, root / "etc")
+    assert resolve_user(root, "only").uid == 4242
+    with pytest.raises(InvalidArgument, match="unable to find user root"):
+        resolve_user(root, "root")
+
+
+def test_etc_symlink_loop_is_an_error_not_the_host(tmp_path: Path) -> None:
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    os.symlink("/etc", root / "etc")     # points at itself inside the rootfs
+    with pytest.raises(InvalidArgument, match="too many levels of symbolic links"):
+        resolve_user(root, "root")
