@@ -438,3 +438,21 @@ def test_gzip_context_through_api(dclient, tmp_path, token, track):
     assert not [i for i in items if "error" in i], items
     assert dclient.containers.run(name, ["cat", "/g"], remove=True) == b"gz\n"
     gc.collect()
+
+
+def test_changes_below_a_volume_are_discarded(cli, tmp_path, token, track):
+    name = image_name(token, track, "volume")
+    write(tmp_path, {"Dockerfile": (
+        "FROM busybox\nRUN mkdir /data && echo before > /data/kept\nVOLUME /data\n"
+        "RUN echo lost > /data/new && echo changed > /data/kept && echo ok > /other && cat /data/kept\n")})
+    out = ok(run_build(cli, tmp_path, "-t", name)).stdout
+    assert "\nchanged\n" in out   # the step itself saw its write to the volume
+    assert run_out(cli, name, "sh", "-c", "cat /other /data/kept; ls /data") == "ok\nbefore\nkept\n"
+
+
+def test_run_resources_add_host_and_shm(cli, tmp_path, track):
+    write(tmp_path, {"Dockerfile": f"FROM busybox\nRUN grep myhost /etc/hosts && df -k /dev/shm # {os.urandom(4).hex()}\n"})
+    out = ok(run_build(cli, tmp_path, "--add-host", "myhost:10.1.2.3", "--shm-size", "8m")).stdout
+    track_built(cli, track, out)
+    assert "10.1.2.3\tmyhost" in out or "10.1.2.3 myhost" in out
+    assert re.search(r"\s8192\s", out), out

@@ -7,10 +7,11 @@ import io
 import json
 import re
 import secrets
+import subprocess
 import tarfile
 import time
 
-from .helpers import HEX64, ok, wait_until
+from .helpers import HEX64, ok, read_until, wait_until
 
 COUNTER = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"
 SIZE = r"\d+(\.\d+)?(B|KiB|MiB|GiB)"
@@ -39,6 +40,10 @@ def test_pause_freezes_the_container(cli, new_name):
     assert state.split() == ["paused", "true", "true"]
     # in ps without -a too: a paused container is running
     assert name in ok(cli("ps", "--format", "{{.Names}}")).stdout.split()
+
+    # a frozen container still has its processes: top works (and so does stats)
+    assert "sh -c" in ok(cli("top", name)).stdout
+    assert name in ok(cli("stats", "--no-stream", "--format", "{{.Name}}", name)).stdout
 
     time.sleep(0.3)                       # a line being written when frozen may still land
     frozen = log_lines(cli, name)
@@ -137,6 +142,11 @@ def test_diff(cli, new_name):
     ok(cli("create", "--name", fresh, "busybox", "true"))
     p = ok(cli("diff", fresh))
     assert p.stdout == "" and p.stderr == ""
+    # after a run too: the mount points (/etc/hosts, /proc, ...) live in the init layer, not the diff
+    ran = new_name("ran")
+    ok(cli("run", "--name", ran, "busybox", "true"))
+    p = ok(cli("diff", ran))
+    assert p.stdout == "" and p.stderr == ""
     p = cli("diff", "nosuch-" + secrets.token_hex(4))
     assert p.returncode == 1 and p.stderr == f"Error response from daemon: No such container: {p.args[2]}\n"
 
@@ -167,6 +177,21 @@ def test_stats_no_stream(cli, new_name):
     p = cli("stats", "--no-stream", name, "nosuch-" + secrets.token_hex(4))
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr == f"Error response from daemon: No such container: {p.args[-1]}\n"
+
+
+def test_stats_stream_redraws(cli, new_name):
+    name = new_name("stream")
+    ok(cli("run", "-d", "--name", name, "busybox", "sleep", "300"))
+    with subprocess.Popen([str(cli.binary), "stats", name], env=cli.env, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL) as follow:
+        try:
+            # docker 28 redraws in place, terminal or not: cursor home, clear each line's end, clear below
+            out = read_until(follow, b"\x1b[J", timeout=20)
+            out += read_until(follow, b"\x1b[J", timeout=20)
+        finally:
+            follow.kill()
+    assert out.startswith(b"\x1b[HCONTAINER ID   NAME"), out
+    assert out.count(b"\x1b[H") >= 2 and name.encode() in out
 
 
 def test_container_prune_removes_only_stopped(cli, new_name, token):
@@ -272,6 +297,12 @@ def test_dockerpy_toolbox(dclient, new_name, token):
     key, value = f"tt{token}-pyprune", secrets.token_hex(3)
     label = f"{key}={value}"
     stopped = dclient.containers.create("busybox", "true", name=new_name("py-stopped"), labels={key: value})
+    # streaming a container that does not run: empty samples (name and id only), one a second
+    empties = stopped.stats(stream=True, decode=True)
+    a, b = next(empties), next(empties)
+    empties.close()
+    for x in (a, b):
+        assert x["read"] == "0001-01-01T00:00:00Z" and x["id"] == stopped.id and x["memory_stats"] == {}
     res = dclient.containers.prune(filters={"label": label})
     assert res["ContainersDeleted"] == [stopped.id]
     assert isinstance(res["SpaceReclaimed"], int)

@@ -160,4 +160,10 @@ class ContainerExtras:
             except TugboatError:
                 return None if not rec.state.running else {}
 
-        return sample_stream(sample, rec.name, rec.id, stream, one_shot, time.sleep)
+        def exists() -> bool:
+            try:
+                return self._index.get(rec.id) is c
+            except NotFound:
+                return False
+
+        return sample_stream(sample, rec.name, rec.id, stream, one_shot, time.sleep, exists)

@@ -110,8 +110,15 @@ def convert(raw: dict, name: str, cid: str, read_ns: int, prev: dict | None) -> 
 
 
 def sample_stream(sample: Callable[[], dict | None], name: str, cid: str, stream: bool, one_shot: bool,
-                  sleep: Callable[[float], object]) -> Iterator[dict]:
-    """Samples every second while ``sample()`` returns data (None: the container stopped)."""
+                  sleep: Callable[[float], object], exists: Callable[[], bool] | None = None) -> Iterator[dict]:
+    """Samples every second; ``sample()`` returns None while the container is not running.
+
+    Not streaming: one sample (an empty one for a stopped container).  Streaming, as dockerd's
+    stats collector: an empty sample (name and id only) every second while the container is
+    not running, real ones again once it runs, until it is removed (``exists()`` false)."""
+    if stream and exists is not None:
+        yield from _stream_until_removed(sample, name, cid, sleep, exists)
+        return
     prev: dict | None = None
     if not stream and not one_shot:
         raw = sample()
@@ -132,3 +139,19 @@ def sample_stream(sample: Callable[[], dict | None], name: str, cid: str, stream
             return
         prev = cur
         sleep(INTERVAL_SECONDS)
+
+
+def _stream_until_removed(sample: Callable[[], dict | None], name: str, cid: str,
+                          sleep: Callable[[float], object], exists: Callable[[], bool]) -> Iterator[dict]:
+    prev: dict | None = None
+    while True:
+        raw = sample()
+        if raw is None:
+            prev = None
+            yield empty_stats(name, cid)
+        else:
+            prev = convert(raw, name, cid, now_ns(), prev)
+            yield prev
+        sleep(INTERVAL_SECONDS)
+        if not exists():
+            return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tugboat.api.dockerignore import PatternMatcher, read_patterns
@@ -116,3 +118,16 @@ def test_tarsum_matches_dockerd(tmp_path):
         "file:00ec16333078d287782d462baefc8bb9eb0231dc3aefba3ca3e2f7e5cf0cadda"
     assert source_hash(tmp_path, "d", headers) == \
         "dir:62eb204bbaa0857ed24e38d30f383bfa2cbf3aad9771cd8d226b3e4c1b847219"
+
+
+def test_image_source_hash_matches_dockerd(tmp_path):
+    """COPY --from=0 /d/s/f (root-owned, "hi\\n", 0640): dockerd 20.10 names it file:a949d878..."""
+    from tugboat.engine.builder.tarsum import source_hash
+    f = tmp_path / "d" / "s" / "f"
+    f.parent.mkdir(parents=True)
+    f.write_text("hi\n")
+    f.chmod(0o640)
+    if os.geteuid() != 0:
+        pytest.skip("needs root-owned files")
+    assert source_hash(tmp_path, "d/s/f") == \
+        "file:a949d8785df9191bb7f4b61232951e7d875519807506a0450425c0b3c7e2ee2a"

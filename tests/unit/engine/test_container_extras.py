@@ -95,4 +95,8 @@ def test_stats(svc, monkeypatch):
     first, second = next(it), next(it)
     assert second["precpu_stats"] == first["cpu_stats"]
     svc._runtime.exit(cid, 0)
-    assert list(it) == []
+    # dockerd's collector: empty samples (name and id only) while stopped, the end once removed
+    stopped = next(it)
+    assert stopped["read"] == "0001-01-01T00:00:00Z" and stopped["id"] == cid and stopped["memory_stats"] == {}
+    svc.remove("st")
+    assert all(x["read"] == "0001-01-01T00:00:00Z" for x in it)

@@ -95,7 +95,12 @@ def _build_args(values: list[str]) -> dict[str, str | None]:
 
 def build(ctx: Context, argv: list[str], path: str) -> int:
     spec = Spec(path, f"docker {path} [OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", [
+        L("add-host", help="Add a custom host-to-IP mapping (host:ip)"),
         L("build-arg", help="Set build-time variables"),
+        S("cgroup-parent", help="Optional parent cgroup for the container"),
+        S("cpu-shares", "c", "CPU shares (relative weight)", metavar="int"),
+        S("memory", "m", "Memory limit", metavar="bytes"),
+        S("shm-size", help="Size of /dev/shm", metavar="bytes"),
         L("cache-from", help="Images to consider as cache sources", metavar="strings"),
         S("file", "f", "Name of the Dockerfile (Default is 'PATH/Dockerfile')"),
         B("force-rm", help="Always remove intermediate containers"),
@@ -125,8 +130,17 @@ def build(ctx: Context, argv: list[str], path: str) -> int:
         "nocache": opts["no_cache"] or None, "rm": bool(opts["rm"]),
         "forcerm": opts["force_rm"] or None, "pull": opts["pull"] or None, "q": opts["quiet"] or None,
         "networkmode": opts["network"] or None, "cachefrom": json.dumps(opts["cache_from"]),
-        "platform": opts["platform"] or None,
+        "platform": opts["platform"] or None, "extrahosts": opts["add_host"] or None,
+        "cgroupparent": opts["cgroup_parent"] or None, "cpushares": opts["cpu_shares"] or None,
     }
+    for flag, param in (("memory", "memory"), ("shm_size", "shmsize")):
+        if opts[flag]:
+            from tugboat.cli.commands.run import RunError, ram_in_bytes
+            try:
+                params[param] = ram_in_bytes(opts[flag])
+            except RunError as e:
+                ctx.eprint(f'invalid argument "{opts[flag]}" for "--{flag.replace("_", "-")}" flag: {e}')
+                return 125
     body = tempfile.TemporaryFile()
     try:
         if target == "-":

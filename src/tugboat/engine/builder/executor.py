@@ -83,7 +83,7 @@ class Executor:
         self.args = BuildArgs(options.build_args)
         self.results: dict[int, str] = {}      # stage index -> image id
         self.steps = Steps(ws, self.cache, self.text, escape, options.network_mode, cancelled,
-                           self.copy_step, options.rm, options.force_rm)
+                           self.copy_step, options.rm, options.force_rm, options.host_config)
         self.step_no = 0
         self.total = 0
 
@@ -100,10 +100,9 @@ class Executor:
                 raise InvalidArgument(f"failed to reach build target {self.opts.target} in Dockerfile")
             target = found[0]
         order = needed_stages(self.stages, target)
-        if self.opts.labels:
-            kv = [x for k in sorted(self.opts.labels) for x in (k, self.opts.labels[k])]
-            text = "LABEL " + " ".join(f"{k}={v}" for k, v in sorted(self.opts.labels.items()))
-            node = Node("label", kv, text, 0, 0)
+        for k in sorted(self.opts.labels):   # dockerd: one LABEL step per --label, sorted
+            kv = [k, self.opts.labels[k]]
+            node = Node("label", kv, f"LABEL {k}={kv[1]}", 0, 0)
             self.stages[target].instructions.append(Instruction("label", node, kv, {"noexp": "1"}))
         self.total = len(self.meta) + sum(1 + len(self.stages[i].instructions) for i in order)
         for ins in self.meta:

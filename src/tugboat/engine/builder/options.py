@@ -4,6 +4,7 @@ kept apart from HTTP so the route only parses and the builder only builds."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -22,3 +23,7 @@ class BuildOptions:
     cache_from: list[str] = field(default_factory=list)
     platform: str = ""
     remote: str = ""
+    # resources for RUN containers (shmsize, memory, cpu*, extrahosts, ulimits...), as HostConfig
+    host_config: dict[str, Any] = field(default_factory=dict)
+    # X-Registry-Config: registry (as the client keys it) -> registry.AuthConfig, for FROM pulls
+    auth_configs: dict[str, Any] = field(default_factory=dict)

@@ -35,15 +35,22 @@ _DONE = object()
 
 class BuildService:
     def __init__(self, images: Any, containers: Any, layers: Any, runtime: Any, work_dir: Path) -> None:
-        self.ws = Workspace(images, containers, layers, runtime)
-        self.images = images
+        """``work_dir``: private scratch space on the data root's filesystem (build contexts,
+        markers of scratch layers); emptied here, as nothing in it outlives a tugd."""
         self.work_dir = Path(work_dir)
+        self.ws = Workspace(images, containers, layers, runtime, self.work_dir.parent / "scratch-layers",
+                            self.work_dir)
+        self.images = images
         shutil.rmtree(self.work_dir, ignore_errors=True)   # contexts left by a crashed tugd
         self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.ws.reap_scratch()
 
-    def _pull(self, ref: str, platform: str) -> Iterator[dict[str, Any]]:
-        """FROM / COPY --from of an image that is not here (or --pull): the image service's pull."""
-        return iter(self.images.pull(ref, None, platform=platform))
+    def _puller(self, auth_configs: dict[str, Any]) -> Any:
+        def pull(ref: str, platform: str) -> Iterator[dict[str, Any]]:
+            """FROM / COPY --from of an image that is not here (or --pull): the image service's
+            pull, with the client's credentials for that registry (X-Registry-Config)."""
+            return iter(self.images.pull(ref, None, platform=platform, auth=auth_for(ref, auth_configs)))
+        return pull
 
     def build(self, context: BinaryIO, options: BuildOptions) -> Iterator[dict[str, Any]]:
         if options.remote:
@@ -93,7 +100,8 @@ class BuildService:
             try:
                 for w in warnings:
                     emit({"stream": w + "\n"})
-                ex = Executor(self.ws, ctx, stages, meta, escape, options, emit, cancel.is_set, self._pull)
+                ex = Executor(self.ws, ctx, stages, meta, escape, options, emit, cancel.is_set,
+                              self._puller(options.auth_configs))
                 image_id = ex.run()
                 if options.quiet:
                     emit({"stream": image_id + "\n"})
@@ -119,6 +127,23 @@ class BuildService:
         """POST /build/prune: the classic builder keeps no cache of its own (its cache is
         the intermediate images, pruned with `image prune`), as dockerd answers then."""
         return {"CachesDeleted": None, "SpaceReclaimed": 0}
+
+
+def auth_for(ref: str, auth_configs: dict[str, Any]) -> Any:
+    """The AuthConfig the client gave for the registry of ``ref`` (keys as the docker CLI
+    writes them: "https://index.docker.io/v1/" for Docker Hub, else the host name)."""
+    if not auth_configs:
+        return None
+    try:
+        domain = parse_normalized_named(ref).domain
+    except ReferenceError:
+        return None
+    keys = ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] \
+        if domain == "docker.io" else [domain, f"https://{domain}", f"http://{domain}", f"https://{domain}/v1/"]
+    for k in keys:
+        if k in auth_configs:
+            return auth_configs[k]
+    return None
 
 
 class BuildStream:

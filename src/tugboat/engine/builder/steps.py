@@ -62,7 +62,7 @@ class Steps:
     def __init__(self, ws: Workspace, cache: ImageCache | None, emit: Callable[[str], None],
                  escape: str, network: str, cancelled: Callable[[], bool],
                  copy_step: Callable[[StageState, Instruction, Callable[[str], str]], None],
-                 rm: bool = True, force_rm: bool = False) -> None:
+                 rm: bool = True, force_rm: bool = False, host_config: dict[str, Any] | None = None) -> None:
         self.ws = ws
         self.cache = cache
         self.emit = emit
@@ -72,6 +72,7 @@ class Steps:
         self.copy_step = copy_step
         self.rm = rm
         self.force_rm = force_rm
+        self.host_config = host_config or {}
 
     def cleanup(self, cid: str, failed: bool = False) -> None:
         """--rm (default) removes intermediate containers of steps that worked; --force-rm
@@ -274,18 +275,22 @@ class Steps:
         run_cfg.pop("Healthcheck", None)
         if not state.image_id:
             raise BuildFailed("RUN needs a base image with a shell: FROM scratch has none")
-        cid = self.ws.create_container(state, run_cfg, self.network)
-        self.emit(f" ---> Running in {cid[:12]}\n")
-        try:
-            code = self.ws.run(cid, lambda data: self.emit(data.decode("utf-8", errors="replace")),
-                               self.cancelled)
-        except BaseException:
-            self.cleanup(cid, failed=True)
-            raise
-        if code != 0:
-            self.cleanup(cid, failed=True)
-            raise BuildFailed(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code)
-        try:
-            self.ws.commit_rw(state, cid, probe_cfg, container_id=cid)
-        finally:
-            self.cleanup(cid)
+        with self.ws.volume_dirs(sorted(state.config.get("Volumes") or {})) as vols:
+            cid = self.ws.create_container(state, run_cfg, self.network,
+                                           [f"{host}:{path}" for path, host in vols], self.host_config)
+            self.emit(f" ---> Running in {cid[:12]}\n")
+            try:
+                if vols:
+                    self.ws.seed_volumes(cid, vols)
+                code = self.ws.run(cid, lambda data: self.emit(data.decode("utf-8", errors="replace")),
+                                   self.cancelled)
+            except BaseException:
+                self.cleanup(cid, failed=True)
+                raise
+            if code != 0:
+                self.cleanup(cid, failed=True)
+                raise BuildFailed(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code)
+            try:
+                self.ws.commit_rw(state, cid, probe_cfg, container_id=cid)
+            finally:
+                self.cleanup(cid)

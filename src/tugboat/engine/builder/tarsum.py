@@ -12,8 +12,11 @@ the sorted, comma-joined sums of itself and everything below it.
 
 from __future__ import annotations
 
+import functools
+import grp
 import hashlib
 import os
+import pwd
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,23 +36,44 @@ class Header:
     devmajor: int = 0
     devminor: int = 0
     xattrs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    uname: str = ""     # blank for uploads (tarsum blanks them); looked up for image files
+    gname: str = ""
 
     def encode(self) -> bytes:
         fields = [("name", self.name), ("mode", str(self.mode)), ("uid", str(self.uid)),
                   ("gid", str(self.gid)), ("size", str(self.size)), ("typeflag", self.typeflag),
-                  ("linkname", self.linkname), ("uname", ""), ("gname", ""),
+                  ("linkname", self.linkname), ("uname", self.uname), ("gname", self.gname),
                   ("devmajor", str(self.devmajor)), ("devminor", str(self.devminor)), *sorted(self.xattrs)]
         return "".join(k + v for k, v in fields).encode("utf-8", "surrogateescape")
 
 
+@functools.lru_cache(maxsize=256)
+def _uname(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return ""
+
+
+@functools.lru_cache(maxsize=256)
+def _gname(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return ""
+
+
 def header_from_stat(path: Path, rel: str) -> Header:
+    """moby's NewFileHash header: Go's tar.FileInfoHeader, which names owners through the
+    daemon host's user database (not the image's), plus the file type bits in the mode."""
     st = path.lstat()
     kind = stat.S_IFMT(st.st_mode)
     typeflag = {stat.S_IFDIR: "5", stat.S_IFLNK: "2", stat.S_IFREG: "0"}.get(kind, "0")
     name = rel.rstrip("/") + ("/" if kind == stat.S_IFDIR else "")
     return Header(name, stat.S_IMODE(st.st_mode) | _TYPE_BITS.get(kind, 0), st.st_uid, st.st_gid,
                   st.st_size if kind == stat.S_IFREG else 0, typeflag,
-                  os.readlink(path) if kind == stat.S_IFLNK else "")
+                  os.readlink(path) if kind == stat.S_IFLNK else "",
+                  uname=_uname(st.st_uid), gname=_gname(st.st_gid))
 
 
 def file_sum(header: Header, path: Path) -> str:

@@ -31,6 +31,52 @@ def _json_param(req: Request, name: str, kind: type) -> Any:
     return val
 
 
+_INT_PARAMS = {"shmsize": "ShmSize", "memory": "Memory", "memswap": "MemorySwap", "cpushares": "CpuShares",
+               "cpuquota": "CpuQuota", "cpuperiod": "CpuPeriod"}
+_STR_PARAMS = {"cpusetcpus": "CpusetCpus", "cpusetmems": "CpusetMems", "cgroupparent": "CgroupParent"}
+
+
+def _host_config(req: Request) -> dict[str, Any]:
+    """The RUN containers' resources, as dockerd's build options carry them."""
+    hc: dict[str, Any] = {}
+    for param, key in _INT_PARAMS.items():
+        v = req.query_int(param)
+        if v:
+            hc[key] = v
+    for param, key in _STR_PARAMS.items():
+        if req.query_str(param):
+            hc[key] = req.query_str(param)
+    hosts = [h for h in req.query_list("extrahosts") if h]
+    if hosts:
+        hc["ExtraHosts"] = hosts
+    ulimits = _json_param(req, "ulimits", list)
+    if ulimits:
+        hc["Ulimits"] = ulimits
+    return hc
+
+
+def _auth_configs(req: Request) -> dict[str, Any]:
+    """X-Registry-Config: base64url JSON {registry: AuthConfig} (credentials for FROM pulls)."""
+    raw = req.headers.get("X-Registry-Config")
+    if not raw:
+        return {}
+    import base64
+
+    from tugboat.engine.registry.auth import decode_auth_header
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, TypeError):
+        return {}   # dockerd ignores an unreadable header too (it logs and builds anonymously)
+    if not isinstance(data, dict):
+        return {}
+    out = {}
+    for registry, entry in data.items():
+        if isinstance(entry, dict):
+            encoded = base64.urlsafe_b64encode(json.dumps(entry).encode()).decode()
+            out[str(registry)] = decode_auth_header(encoded)
+    return out
+
+
 def options_from(req: Request) -> BuildOptions:
     build_args = _json_param(req, "buildargs", dict)
     labels = _json_param(req, "labels", dict)
@@ -50,6 +96,8 @@ def options_from(req: Request) -> BuildOptions:
         cache_from=[str(c) for c in cache_from],
         platform=req.query_str("platform") or "",
         remote=req.query_str("remote") or "",
+        host_config=_host_config(req),
+        auth_configs=_auth_configs(req),
     )
 
 
