@@ -178,9 +178,9 @@ def test_cache_hit_and_miss(cli, tmp_path, token, track):
     second = ok(run_build(cli, tmp_path, "-t", name)).stdout
     assert second.count(" ---> Using cache\n") == 3
     assert "Running in" not in second
-    id1 = re.search(r"Successfully built (\w+)", first).group(1)
-    id2 = re.search(r"Successfully built (\w+)", second).group(1)
-    assert id1 == id2
+    built = [re.search(r"Successfully built (\w+)", out) for out in (first, second)]
+    assert built[0] and built[1], (first, second)
+    assert built[0].group(1) == built[1].group(1)
     (tmp_path / "a.txt").write_text(f"two {unique}\n")
     third = ok(run_build(cli, tmp_path, "-t", name)).stdout
     track_built(cli, track, third)
@@ -417,7 +417,9 @@ def test_rm_false_keeps_intermediate_containers(cli, tmp_path, track):
     write(tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {marker}\n"})
     out = ok(run_build(cli, tmp_path, "--rm=false")).stdout
     track_built(cli, track, out)
-    cid = re.search(r"Running in ([0-9a-f]{12})", out).group(1)
+    running = re.search(r"Running in ([0-9a-f]{12})", out)
+    assert running, out
+    cid = running.group(1)
     track.container(cid)
     assert "Removing intermediate container" not in out
     assert ok(cli("inspect", "--format", "{{.State.Status}}", cid)).stdout.strip() == "exited"

@@ -275,7 +275,8 @@ def test_dockerpy_put_and_get_archive(dclient, new_name):
     members = tar_members(data)
     assert set(members) >= {"dir", "dir/f.txt"}
     tf = tarfile.open(fileobj=io.BytesIO(data))
-    assert tf.extractfile("dir/f.txt").read() == b"abc"
+    member = tf.extractfile("dir/f.txt")
+    assert member is not None and member.read() == b"abc"
     assert members["dir/f.txt"].mode & 0o7777 == 0o640
     _, st = c.get_archive("/tmp/dir/f.txt")
     assert st["size"] == 3 and st["linkTarget"] == ""

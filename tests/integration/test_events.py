@@ -27,7 +27,8 @@ def test_run_shows_create_start_die_destroy(cli, new_name):
     out = ok(cli("events", "--since", since, "--until", until, "--filter", f"container={name}",
                  timeout=30)).stdout
     lines = out.splitlines()
-    actions = [LINE.match(ln).group(3) for ln in lines if LINE.match(ln)]
+    matches = [m for m in map(LINE.match, lines) if m]
+    actions = [m.group(3) for m in matches]
     assert len(actions) == len(lines), out
     for a in ("create", "start", "die", "destroy"):
         assert a in actions, out
