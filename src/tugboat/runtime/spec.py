@@ -56,6 +56,11 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 DEFAULT_NOFILE = 1048576
 
+# HostConfig.Init: dockerd bind-mounts its docker-init (tini) here and runs it as PID 1.
+CONTAINER_INIT_PATH = "/sbin/docker-init"
+# Static first: the dynamic tini needs a libc inside the image (busybox has none).
+INIT_BINARIES = ("/usr/bin/tini-static", "/usr/bin/tini", "/usr/bin/docker-init")
+
 # dockerd's device cgroup rules for an unprivileged container; runc itself appends
 # its allow-list (null, zero, full, tty, (u)random, ptmx, pts, net/tun, mknod).
 DEFAULT_DEVICE_RULES: list[dict[str, Any]] = [
@@ -336,6 +341,14 @@ def _mounts(req: StartRequest, hc: dict[str, Any], privileged: bool) -> list[dic
     return mounts + user
 
 
+def init_binary() -> str:
+    """The host's tini for HostConfig.Init; InvalidArgument when none is installed."""
+    for path in INIT_BINARIES:
+        if os.access(path, os.X_OK):
+            return path
+    raise InvalidArgument('exec: "docker-init": executable file not found in $PATH')
+
+
 def check_host_config(hc: dict[str, Any], host: HostInfo | None = None) -> list[str]:
     """What dockerd checks at container create: raises InvalidArgument for what
     can never work (unknown capabilities), returns warnings for dropped knobs."""
@@ -356,6 +369,11 @@ def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_paren
     caps = capabilities(hc, host)
 
     mounts = _mounts(req, hc, privileged)
+    args = list(req.process.args)
+    if hc.get("Init"):  # moby's WithCommonOptions: tini as PID 1, mounted read-only
+        args = [CONTAINER_INIT_PATH, "--"] + args
+        mounts.append({"destination": CONTAINER_INIT_PATH, "type": "bind", "source": init_binary(),
+                       "options": ["bind", "ro"]})
 
     namespaces: list[dict[str, Any]] = [{"type": "mount"}]
     sysctl: dict[str, str] = {}
@@ -392,7 +410,7 @@ def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_paren
     process: dict[str, Any] = {
         "terminal": bool(req.process.tty),
         "user": {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)},
-        "args": list(req.process.args),
+        "args": args,
         "env": _env(req, user),
         "cwd": req.process.cwd or "/",
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
