@@ -34,4 +34,7 @@ def build_engine(cfg: DaemonConfig) -> Engine:
     containers.restore()
     from tugboat.engine.builder import BuildService
     builds = BuildService(images, containers, layers, runtime, cfg.data_root / "builder" / "tmp")
-    return Engine(containers=containers, images=images, system=system, events=events, builds=builds)
+    from tugboat.engine.exec import ExecService
+    execs = ExecService(lookup=containers.record, runtime=runtime)
+    return Engine(containers=containers, images=images, system=system, events=events, builds=builds,
+                  execs=execs)

@@ -54,9 +54,10 @@ def _free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.contextmanager
 def serve_registry(base: Path, host: str = "127.0.0.1", tls: bool = False,
-                   htpasswd: Path | None = None) -> Iterator[Registry]:
+                   htpasswd: Path | None = None, extra: str = "") -> Iterator[Registry]:
     """Run docker-registry with storage under ``base`` on host:<free port>; TLS with base's
-    server.crt/server.key if asked, basic auth from an htpasswd file if given."""
+    server.crt/server.key if asked, basic auth from an htpasswd file if given; ``extra``: more
+    top-level configuration (YAML), e.g. a token ``auth:`` section."""
     if not os.path.exists(REGISTRY_BIN):
         pytest.fail(f"{REGISTRY_BIN} is missing: apt-get install docker-registry")
     root = base / "storage"
@@ -77,6 +78,7 @@ http:
         text += f"  tls:\n    certificate: {base / 'server.crt'}\n    key: {base / 'server.key'}\n"
     if htpasswd:
         text += f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {htpasswd}\n"
+    text += extra
     cfg = base / "config.yml"
     cfg.write_text(text)
     log = open(base / "registry.log", "wb")

@@ -23,7 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pause": ("toolbox", "pause"), "unpause": ("toolbox", "unpause"), "rename": ("toolbox", "rename"),
     "top": ("toolbox", "top"), "diff": ("toolbox", "diff"), "stats": ("stats", "stats"),
     "version": ("system", "version"), "info": ("system", "info"),
+    "exec": ("exec", "exec_"),
     "commit": ("transfer", "commit"), "cp": ("transfer", "cp"), "events": ("events", "events"),
+    "update": ("update", "update"),
 }
 MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
     "container": {
@@ -35,7 +37,7 @@ MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
         "export": COMMANDS["export"], "prune": ("container", "prune"),
         "pause": COMMANDS["pause"], "unpause": COMMANDS["unpause"], "rename": COMMANDS["rename"],
         "top": COMMANDS["top"], "diff": COMMANDS["diff"], "stats": COMMANDS["stats"],
-        "commit": COMMANDS["commit"], "cp": COMMANDS["cp"],
+        "commit": COMMANDS["commit"], "cp": COMMANDS["cp"], "exec": COMMANDS["exec"], "update": COMMANDS["update"],
     },
     "image": {
         "ls": ("images", "images"), "list": ("images", "images"), "rm": COMMANDS["rmi"],
@@ -69,6 +71,7 @@ Commands:
   create      Create a new container
   diff        Inspect changes to files or directories on a container's filesystem
   events      Get real time events from the server
+  exec        Run a command in a running container
   export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   import      Import the contents from a tarball to create a filesystem image
@@ -93,6 +96,7 @@ Commands:
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
   top         Display the running processes of a container
   unpause     Unpause all processes within one or more containers
+  update      Update configuration of one or more containers
   wait        Block until one or more containers stop, then print their exit codes
 
 Management Commands:

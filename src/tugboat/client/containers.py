@@ -84,6 +84,9 @@ class Containers:
     def unpause(self, id: str) -> None:
         self._t.request("POST", f"/containers/{id}/unpause").read()
 
+    def update(self, id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._t.post_json(f"/containers/{id}/update", None, body) or {})
+
     def rename(self, id: str, name: str) -> None:
         self._t.request("POST", f"/containers/{id}/rename", {"name": name}).read()
 

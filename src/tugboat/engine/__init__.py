@@ -22,4 +22,5 @@ class Engine:
     images: ImageService
     system: SystemService
     events: EventBus = field(default_factory=EventBus)
+    execs: Any = None    # engine.exec.ExecService
     builds: Any = None   # engine.builder.BuildService (imported lazily: it pulls in the builder)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tugboat.api.timefmt import rfc3339nano
+from tugboat.engine import log_options
 from tugboat.engine.container_mounts import mount_points
 from tugboat.engine.container_state import State
 from tugboat.errors import InvalidArgument, NotImplementedYet, TugboatError
@@ -84,6 +85,7 @@ def build_host_config(given: dict | None) -> dict:
         raise NotImplementedYet(f"logging driver {driver} is not supported yet")
     if driver not in LOG_DRIVERS:
         raise InvalidArgument(f'error looking up logging plugin {driver}: plugin "{driver}" not found')
+    log_options.validate(hc["LogConfig"])
     if 0 < int(hc.get("Memory") or 0) < 6 * 1024 * 1024:
         raise InvalidArgument("Minimum memory limit allowed is 6MB")
     rp = hc.get("RestartPolicy") or {}
@@ -225,6 +227,10 @@ class ContainerRecord:
         return self.directory / f"{self.id}-json.log"
 
     @property
+    def log_driver(self) -> str:
+        return str((self.host_config.get("LogConfig") or {}).get("Type") or "json-file")
+
+    @property
     def state_dir(self) -> Path:
         return self.directory / "state"
 
@@ -273,7 +279,7 @@ class ContainerRecord:
             "State": self.state.to_api(), "Image": self.image_id,
             "ResolvConfPath": str(self.etc_path("resolv.conf")),
             "HostnamePath": str(self.etc_path("hostname")), "HostsPath": str(self.etc_path("hosts")),
-            "LogPath": str(self.log_path), "Name": self.name, "RestartCount": self.restart_count,
+            "LogPath": "" if self.log_driver == "none" else str(self.log_path), "Name": self.name, "RestartCount": self.restart_count,
             "Driver": self.driver, "Platform": "linux", "MountLabel": "", "ProcessLabel": "",
             "AppArmorProfile": "", "ExecIDs": None, "HostConfig": self.host_config,
             "GraphDriver": graph_driver,

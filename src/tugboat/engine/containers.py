@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tugboat.api.timefmt import now_ns
-from tugboat.engine import container_list
+from tugboat.engine import container_list, log_options
 from tugboat.engine.container_archive import ContainerArchive
 from tugboat.engine.container_commit import ContainerCommit
 from tugboat.engine.container_extras import ContainerExtras
@@ -53,6 +53,7 @@ from tugboat.engine.container_streams import (
     ContainerAttach,
     ContainerWaiter,
 )
+from tugboat.engine.container_update import ContainerUpdate
 from tugboat.engine.events import NullEvents, container_attributes
 from tugboat.errors import (
     Conflict,
@@ -96,7 +97,7 @@ class _Container:
             self.stopped.set()
 
 
-class ContainerService(ContainerRestore, ContainerExtras, ContainerCommit, ContainerArchive):
+class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, ContainerCommit, ContainerArchive):
     """See module docstring. ``ref`` everywhere is a full ID, a unique ID prefix or a
     name (with or without a leading "/")."""
 
@@ -120,6 +121,10 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerCommit, Conta
     # --- lookup -------------------------------------------------------------------------------
     def _get(self, ref: str) -> _Container:
         return self._index.get(ref)
+
+    def record(self, ref: str) -> ContainerRecord:
+        """The container's record (the exec service's view of a container)."""
+        return self._index.get(ref).rec
 
     def _driver(self) -> str:
         return str(getattr(self._layers, "driver_name", "") or "")
@@ -266,11 +271,13 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerCommit, Conta
                            user=cfg.get("User") or "", tty=bool(cfg.get("Tty")),
                            open_stdin=bool(cfg.get("OpenStdin")), stdin_once=bool(cfg.get("StdinOnce")))
         netns, etc = self._network_of(rec)
+        max_size, max_file = log_options.rotation(rec.host_config.get("LogConfig") or {})
         return StartRequest(
             id=rec.id, rootfs_mounts=list(self._layers.rw_mounts(rec.id)), process=proc,
             hostname=cfg.get("Hostname") or rec.short_id, domainname=cfg.get("Domainname") or "",
             host_config=rec.host_config, labels=dict(cfg.get("Labels") or {}), etc_files=etc,
-            log_path=rec.log_path, state_dir=rec.state_dir,
+            log_path=Path("/dev/null") if rec.log_driver == "none" else rec.log_path,
+            log_max_size=max_size, log_max_file=max_file, state_dir=rec.state_dir,
             stop_signal=cfg.get("StopSignal") or "SIGTERM", netns_path=netns,
             extra_mounts=[mp.to_oci() for mp in points])
 

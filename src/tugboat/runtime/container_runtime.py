@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tugboat.errors import Conflict, InvalidArgument, NotFound, TugboatError
-from tugboat.runtime import cgroups
+from tugboat.runtime import cgroups, spec
 from tugboat.runtime import monitor as monitor_script
 from tugboat.runtime import mounts as mnt
 from tugboat.runtime.runc import ContainerNotFound, Runc, RuncError
@@ -161,6 +161,7 @@ class ContainerRuntime:
             "state_dir": str(state_dir), "attach_socket": str(bundle / "attach.sock"),
             "tty": req.process.tty, "open_stdin": req.process.open_stdin,
             "stdin_once": req.process.stdin_once, "sync_fd": sync_w,
+            "log_max_size": req.log_max_size, "log_max_file": req.log_max_file,
         }
         lines = [f"{k}={_conf_value(v)}" for k, v in cfg.items()]
         lines += [f"oom_file={monitor_script.escape(p)}" for p in cgroups.oom_files(cgroups_path)]
@@ -286,6 +287,17 @@ class ContainerRuntime:
 
     def resume(self, id: str) -> None:
         self.runc.resume(id)
+
+    def update(self, id: str, resources: dict[str, Any]) -> list[str]:
+        """Apply HostConfig resource fields (only the changed ones) to a live container;
+        returns the warnings for knobs this kernel lacks, as at create."""
+        warnings: list[str] = []
+        if resources.get("PidsLimit") == 0:  # docker update --pids-limit 0: unlimited
+            resources = {**resources, "PidsLimit": -1}
+        res = spec.resources(resources, spec.detect_host(), warnings)
+        if res:
+            self.runc.update(id, res)
+        return warnings
 
     def ps(self, id: str) -> list[int]:
         return self.runc.ps(id)

@@ -136,11 +136,22 @@ def read_available(fd):
 
 
 class LogWriter:
-    """Appends Docker json-file records; keeps one partial line per stream."""
+    """Appends Docker json-file records; keeps one partial line per stream.
 
-    def __init__(self, path):
+    Rotation (``log_max_size`` > 0 in the config, dockerd's max-size/max-file): a batch
+    that would take the file past max_size is split at record boundaries; the records
+    that fit are written, then ``<log>`` becomes ``<log>.1`` (``.1`` -> ``.2`` ...,
+    keeping max_file files in all) and a new ``<log>`` is started.  max_file 1 truncates
+    in place, as dockerd does.  A record larger than max_size goes alone into a file.
+    """
+
+    def __init__(self, path, max_size=0, max_file=1):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self.path = path
+        self.max_size = max_size
+        self.max_file = max(max_file, 1)
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.size = os.fstat(self.fd).st_size
         self.partial = {1: b"", 2: b""}
 
     def _record(self, stream, data, now):
@@ -172,6 +183,38 @@ class LogWriter:
             self._append(b"".join(out))
 
     def _append(self, data):
+        if self.max_size > 0:
+            while data and self.size + len(data) > self.max_size:
+                cut = data.rfind(b"\n", 0, max(self.max_size - self.size, 0)) + 1  # whole records that fit
+                if cut == 0 and self.size == 0:
+                    cut = data.find(b"\n") + 1 or len(data)  # one record over max_size: alone
+                if cut:
+                    self._write(data[:cut])
+                    data = data[cut:]
+                self.rotate()
+        if data:
+            self._write(data)
+
+    def rotate(self):
+        try:
+            if self.max_file == 1:
+                os.ftruncate(self.fd, 0)
+            else:
+                for i in range(self.max_file - 1, 1, -1):
+                    try:
+                        os.rename(f"{self.path}.{i - 1}", f"{self.path}.{i}")
+                    except FileNotFoundError:
+                        pass
+                os.rename(self.path, self.path + ".1")
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+                os.close(self.fd)
+                self.fd = fd
+        except OSError as e:  # keep appending to the file we have
+            print(f"monitor: log rotation failed: {e}", file=sys.stderr)
+        self.size = 0
+
+    def _write(self, data):
+        self.size += len(data)
         try:
             while data:
                 n = os.write(self.fd, data)
@@ -262,7 +305,8 @@ class Monitor:
         self.tty = cfg.get("tty") == "1"
         self.open_stdin = cfg.get("open_stdin") == "1"
         self.stdin_once = cfg.get("stdin_once") == "1"
-        self.log = LogWriter(cfg["log_path"])
+        self.log = LogWriter(cfg["log_path"], int(cfg.get("log_max_size") or 0),
+                             int(cfg.get("log_max_file") or 1))
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # bound in create()
         self.wake_r = -1
         self.socket_ino = -1

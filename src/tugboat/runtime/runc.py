@@ -79,10 +79,14 @@ class Runc:
     def base_args(self) -> list[str]:
         return [self.binary, "--root", str(self.root), "--log-format", "json"]
 
-    def _run(self, *args: str, timeout: float = DEFAULT_TIMEOUT) -> str:
+    def _run(self, *args: str, timeout: float = DEFAULT_TIMEOUT, input: bytes | None = None) -> str:
         try:
-            proc = subprocess.run(self.base_args() + list(args), stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=timeout, check=False)
+            if input is None:
+                proc = subprocess.run(self.base_args() + list(args), stdin=subprocess.DEVNULL,
+                                      capture_output=True, timeout=timeout, check=False)
+            else:
+                proc = subprocess.run(self.base_args() + list(args), input=input,
+                                      capture_output=True, timeout=timeout, check=False)
         except FileNotFoundError as e:
             raise Unavailable(f"runtime binary {self.binary!r} not found") from e
         except subprocess.TimeoutExpired as e:
@@ -130,6 +134,10 @@ class Runc:
 
     def resume(self, id: str) -> None:
         self._run("resume", id)
+
+    def update(self, id: str, resources: dict[str, Any]) -> None:
+        """``runc update --resources -``: an OCI linux.resources object; absent fields keep their value."""
+        self._run("update", "--resources", "-", id, input=json.dumps(resources).encode())
 
     def ps(self, id: str) -> list[int]:
         """Host pids of every process in the container."""

@@ -41,6 +41,8 @@ class StartRequest:
     stop_signal: str = "SIGTERM"
     netns_path: str | None = None        # None: a new network namespace with only lo
     extra_mounts: list[dict[str, Any]] = field(default_factory=list)  # OCI mounts (volumes, later)
+    log_max_size: int = 0                # rotate the log at this many bytes; 0: never
+    log_max_file: int = 1                # files kept in all when rotating (1: truncate in place)
 
 
 @dataclass(frozen=True)

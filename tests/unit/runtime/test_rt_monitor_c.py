@@ -228,3 +228,35 @@ def test_c_port_is_in_step_with_monitor_py():
     digest = hashlib.sha256(cr.MONITOR_PATH.read_bytes()).hexdigest()[:16]
     assert f"monitor.py sha256 {digest}" in MONITOR_SRC.read_text(), (
         f"monitor.py changed: port the change to {MONITOR_SRC.name}, then put sha256 {digest} in its header")
+
+
+# 35 lines of 1001 bytes: each record is 1071-1081 bytes whatever its time, so exactly 10 fit
+# in 11000 bytes and both monitors must cut the files at the same records.
+ROTATE = ('i=1; while [ $i -le 35 ]; do printf "%04d" $i; head -c 996 /dev/zero | tr "\\000" a; echo; '
+          'i=$((i+1)); done')
+
+
+@pytest.mark.parametrize("max_file", [3, 1])
+def test_log_rotation_is_identical(hc: Harness, request: pytest.FixtureRequest,
+                                   monkeypatch: pytest.MonkeyPatch, max_file: int):
+    blank = re.compile(rb'"time":"[^"]*"')
+    got = {}
+    for kind in ("python", "c"):
+        hc.monitor = use_monitor(kind, request, monkeypatch)
+        hc.rt.shutdown()
+        hc.rt = ContainerRuntime(hc.exec_root, hc.cgroup_parent, RUNC or "runc")
+        req = hc.request(["sh", "-c", ROTATE], log_max_size=11000, log_max_file=max_file)
+        assert hc.run(req).exit_code == 0
+        path = Path(req.log_path)
+        files = sorted(path.parent.glob(path.name + "*"))
+        assert all(f.stat().st_size <= 11000 for f in files)
+        got[kind] = {f.name[len(path.name):]: blank.sub(b'"time":""', f.read_bytes()) for f in files}
+    assert got["c"] == got["python"]
+    firsts = {k: [json.loads(ln)["log"][:4] for ln in v.splitlines()] for k, v in got["c"].items()}
+    if max_file == 3:
+        assert list(firsts) == ["", ".1", ".2"]
+        assert firsts[".2"] == [f"{i:04d}" for i in range(11, 21)]
+        assert firsts[".1"] == [f"{i:04d}" for i in range(21, 31)]
+    else:
+        assert list(firsts) == [""]
+    assert firsts[""] == [f"{i:04d}" for i in range(31, 36)]

@@ -193,3 +193,15 @@ def test_user_mounts_replace_defaults_and_are_ordered_parents_first():
     assert ("/etc/hosts", "/d/hosts") not in dsts and ("/etc/hosts", "/h/hosts") in dsts
     assert ("/etc/hostname", "/d/hostname") in dsts
     assert dsts.index(("/data", "/h/data")) < dsts.index(("/data/sub", "/h/sub"))
+
+
+def test_init_runs_tini_as_pid_1(monkeypatch):
+    """HostConfig.Init as moby's WithCommonOptions: args prefixed, tini bind-mounted read-only."""
+    import tugboat.runtime.spec as spec_mod
+
+    monkeypatch.setattr(spec_mod, "init_binary", lambda: "/usr/bin/tini-static")
+    s = spec({"Init": True})
+    assert s["process"]["args"][:2] == ["/sbin/docker-init", "--"]
+    assert s["mounts"][-1] == {"destination": "/sbin/docker-init", "type": "bind",
+                               "source": "/usr/bin/tini-static", "options": ["bind", "ro"]}
+    assert spec({"Init": False})["process"]["args"][0] != "/sbin/docker-init"

@@ -182,6 +182,12 @@ class FakeContainers:
         yield b"tar-part-2"
 
 
+    # -- container_update route --------------------------------------------------------------
+    def update(self, ref: str, body: dict) -> dict:
+        self._get(ref)
+        self.calls.append(("update", ref, body))
+        return {"Warnings": []}
+
     # -- container_extras routes -------------------------------------------------------------
     def pause(self, ref: str) -> None:
         c = self._get(ref)

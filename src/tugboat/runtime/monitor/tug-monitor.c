@@ -3,7 +3,7 @@
  * invocation, json-file log lines, attach socket protocol and exit.json.
  * monitor.py is the specification: keep the two in step (the unit tests in
  * tests/unit/runtime run both and compare their log output byte for byte).
- * In step with monitor.py sha256 5be8e24c2fadf208 (test_rt_monitor_c checks it: after a
+ * In step with monitor.py sha256 779cb785c8016d54 (test_rt_monitor_c checks it: after a
  * change to monitor.py, port it here, then update this hash).
  *
  * Usage: tug-monitor <bundle>/monitor.conf
@@ -498,10 +498,17 @@ static const char *cfg_need(const char *key)
 
 static const char *const STREAMS[3] = {"", "stdout", "stderr"};
 
+/* Rotation as monitor.py's LogWriter: max_size > 0 splits a batch at record
+ * boundaries, writes what fits, then <log> -> <log>.1 -> .2 ... (max_file files
+ * in all; max_file 1 truncates in place); a record over max_size goes alone. */
 static struct {
     int fd;
     buf_t partial[3];
-} logw = {.fd = -1};
+    const char *path;
+    int64_t max_size;
+    long max_file;
+    int64_t size;
+} logw = {.fd = -1, .max_file = 1};
 
 static int makedirs(const char *path)
 {
@@ -557,6 +564,9 @@ static int log_open(const char *path)
         fprintf(stderr, "monitor: %s: %s\n", exc_name(e), m.p);
         return -1;
     }
+    struct stat st;
+    logw.size = fstat(logw.fd, &st) == 0 ? (int64_t)st.st_size : 0;
+    logw.path = path;
     return 0;
 }
 
@@ -574,8 +584,9 @@ static void log_record(buf_t *out, int stream, const char *data, size_t n, int64
     buf_adds(out, "\"}\n");
 }
 
-static void log_append(const char *d, size_t n)
+static void log_write_raw(const char *d, size_t n)
 {
+    logw.size += (int64_t)n;
     while (n) {
         ssize_t w = write_retry(logw.fd, d, n);
         if (w < 0) { /* a full disk must not kill the container's monitor */
@@ -589,6 +600,69 @@ static void log_append(const char *d, size_t n)
         d += w;
         n -= (size_t)w;
     }
+}
+
+static void log_rotate(void)
+{
+    int failed = 0;
+    if (logw.max_file <= 1) {
+        failed = ftruncate(logw.fd, 0) < 0;
+    } else {
+        size_t len = strlen(logw.path) + 32;
+        char *from = malloc(len), *to = malloc(len);
+        if (!from || !to)
+            die_oom();
+        for (long i = logw.max_file - 1; i > 1 && !failed; i--) {
+            snprintf(from, len, "%s.%ld", logw.path, i - 1);
+            snprintf(to, len, "%s.%ld", logw.path, i);
+            failed = rename(from, to) < 0 && errno != ENOENT;
+        }
+        snprintf(to, len, "%s.1", logw.path);
+        if (!failed)
+            failed = rename(logw.path, to) < 0;
+        if (!failed) {
+            int fd = open(logw.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+            failed = fd < 0;
+            if (!failed) {
+                close(logw.fd);
+                logw.fd = fd;
+            }
+        }
+        free(from);
+        free(to);
+    }
+    if (failed) { /* keep appending to the file we have */
+        buf_t m = {0};
+        os_error_str(&m, errno, NULL, NULL);
+        fprintf(stderr, "monitor: log rotation failed: %s\n", m.p);
+        fflush(stderr);
+        buf_free(&m);
+    }
+    logw.size = 0;
+}
+
+static void log_append(const char *d, size_t n)
+{
+    if (logw.max_size > 0) {
+        while (n && logw.size + (int64_t)n > logw.max_size) {
+            int64_t room = logw.max_size - logw.size;
+            size_t lim = room > 0 ? (size_t)room : 0;
+            const char *nl = lim ? memrchr(d, '\n', lim) : NULL;
+            size_t cut = nl ? (size_t)(nl - d) + 1 : 0; /* whole records that fit */
+            if (cut == 0 && logw.size == 0) { /* one record over max_size: alone */
+                nl = memchr(d, '\n', n);
+                cut = nl ? (size_t)(nl - d) + 1 : n;
+            }
+            if (cut) {
+                log_write_raw(d, cut);
+                d += cut;
+                n -= cut;
+            }
+            log_rotate();
+        }
+    }
+    if (n)
+        log_write_raw(d, n);
 }
 
 static void log_write(int stream, const char *data, size_t n)
@@ -2069,6 +2143,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "monitor: KeyError: 'log_path'\n");
         return 1;
     }
+    if ((v = cfg_get("log_max_size")) && *v)
+        logw.max_size = strtoll(v, NULL, 10);
+    if ((v = cfg_get("log_max_file")) && *v)
+        logw.max_file = strtol(v, NULL, 10);
+    if (logw.max_file < 1)
+        logw.max_file = 1;
     if (log_open(log_path) < 0)
         return 1;
     ep = epoll_create1(EPOLL_CLOEXEC);

@@ -11,8 +11,10 @@ from tugboat.server.routes import (
     build,
     container_archive,
     container_extras,
+    container_update,
     containers,
     events,
+    exec,
     images,
     system,
 )
@@ -20,4 +22,5 @@ from tugboat.server.routes import (
 
 def all_routes() -> list[Route]:
     return [*system.ROUTES, *containers.ROUTES, *container_extras.ROUTES, *container_archive.ROUTES,
-            *events.ROUTES, *images.ROUTES, *auth.ROUTES, *build.ROUTES]
+            *container_update.ROUTES,
+            *events.ROUTES, *exec.ROUTES, *images.ROUTES, *auth.ROUTES, *build.ROUTES]

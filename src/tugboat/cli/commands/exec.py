@@ -1,0 +1,134 @@
+"""`tug exec`: docker's sequence, create -> start (hijacked) -> inspect for the exit code.
+
+As docker 20.10's CLI: the command exits with the process's status read from the exec's
+inspect (126 when dockerd could not start it: the reason arrives in-band on the stream),
+daemon refusals print "Error response from daemon: ..." and exit 1, -d starts detached
+and prints nothing.  With -t the remote pty follows our window size; with -i too our
+terminal goes raw so keystrokes (and the detach keys) pass through unmodified.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from tugboat.cli.context import Context
+from tugboat.cli.flags import B, L, S, Spec, parse
+from tugboat.client.errors import APIError, DaemonUnreachable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _spec(path: str) -> Spec:
+    flags = [
+        B("detach", "d", "Detached mode: run command in the background"),
+        S("detach-keys", help="Override the key sequence for detaching a container"),
+        L("env", "e", "Set environment variables"),
+        L("env-file", help="Read in a file of environment variables"),
+        B("interactive", "i", "Keep STDIN open even if not attached"),
+        B("privileged", help="Give extended privileges to the command"),
+        B("tty", "t", "Allocate a pseudo-TTY"),
+        S("user", "u", "Username or UID (format: <name|uid>[:<group|gid>])"),
+        S("workdir", "w", "Working directory inside the container"),
+    ]
+    return Spec(path, f"docker {path} [OPTIONS] CONTAINER COMMAND [ARG...]",
+                "Run a command in a running container", flags, 2, -1, interspersed=False)
+
+
+def exec_(ctx: Context, argv: list[str], path: str) -> int:
+    from tugboat.cli.commands.run import RunError, _lookup_env, read_kv_file
+    opts, args = parse(_spec(path), argv)
+    container, cmd = args[0], args[1:]
+    try:
+        env: list[str] = []
+        for f in opts["env_file"]:
+            env += read_kv_file(f, env=True)
+        env += [e for e in (_lookup_env(x) for x in opts["env"]) if e is not None]
+    except RunError as e:
+        ctx.eprint(str(e))
+        return 1
+    detach = bool(opts["detach"])
+    tty, stdin = bool(opts["tty"]), bool(opts["interactive"])
+    config: dict[str, Any] = {
+        "User": opts["user"] or "", "Privileged": bool(opts["privileged"]), "Tty": tty,
+        "AttachStdin": stdin and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
+        "Detach": detach, "DetachKeys": opts["detach_keys"] or "", "Env": env or None,
+        "WorkingDir": opts["workdir"] or "", "Cmd": cmd,
+    }
+    from tugboat.client.execs import Execs
+    execs = Execs(ctx.client.transport)
+    try:
+        exec_id = execs.create(container, config)["Id"]
+        if detach:
+            execs.start_detached(exec_id, tty)
+            return 0
+        hijacked = execs.start(exec_id, tty)
+    except (APIError, DaemonUnreachable) as e:
+        ctx.daemon_error(e)
+        return 1
+    restore = _tty_setup(execs, exec_id, stdin) if tty else None
+    if stdin:
+        import threading
+
+        from tugboat.cli.commands.run import _pump_stdin
+        threading.Thread(target=_pump_stdin, args=(hijacked,), daemon=True).start()
+
+    def chunks() -> Any:
+        while True:
+            try:
+                data = hijacked.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            yield data
+
+    from tugboat.cli.streams import copy_output
+    try:
+        copy_output(chunks(), tty)
+    finally:
+        if restore is not None:
+            restore()
+        hijacked.close()
+    try:
+        code = execs.inspect(exec_id).get("ExitCode")
+    except (APIError, DaemonUnreachable) as e:
+        ctx.daemon_error(e)
+        return 1
+    return int(code or 0)
+
+
+def _tty_setup(execs: Any, exec_id: str, stdin: bool) -> Any:
+    """Size the exec's pty like our terminal (and follow SIGWINCH); raw mode with -i.
+    Returns a function restoring the terminal, or None."""
+    import signal
+    out_fd = sys.stdout.fileno()
+    if not os.isatty(out_fd):
+        return None
+
+    def resize(*_: Any) -> None:
+        try:
+            size = os.get_terminal_size(out_fd)
+            execs.resize(exec_id, size.lines, size.columns)
+        except (OSError, APIError):
+            pass
+
+    resize()
+    try:
+        signal.signal(signal.SIGWINCH, resize)
+    except (ValueError, OSError):
+        pass
+    in_fd = sys.stdin.fileno()
+    if not stdin or not os.isatty(in_fd):
+        return None
+    import termios
+    import tty
+    saved = termios.tcgetattr(in_fd)
+    tty.setraw(in_fd)
+
+    def restore() -> None:
+        termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
+
+    return restore

@@ -1,0 +1,263 @@
+"""Running an extra process in a running container: ``runc exec``.
+
+Unlike a container's init, an exec process does not outlive tugd (dockerd's
+exec records vanish with a daemon restart too), so no monitor is involved: tugd
+spawns ``runc exec --process <json> --pid-file <f> <id>`` as its own child and
+keeps its stdio.  Without a TTY the child gets pipes (runc hands its own stdio
+to the process); with a TTY, runc's stdin/stdout is a pty of tugd's: foreground
+runc allocates the container's pty and copies it to and from its own terminal
+(``--console-socket`` is refused unless runc detaches, and then the exit status
+would be lost).
+``runc exec`` in the foreground waits for the process and exits with its status,
+which is how the exit code comes back.
+
+Whether the process started is told by the pid file: runc writes it only once
+the process runs.  When runc exits without one, what it printed is its own error
+("exec failed: unable to start container process: ..."), not the process's
+output; nothing is forwarded before that is known.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tugboat.runtime.runc import Runc, clean_error
+from tugboat.runtime.spec import capabilities, detect_host
+from tugboat.runtime.users import ResolvedUser
+
+START_TIMEOUT = 60.0
+
+
+class ExecStartError(Exception):
+    """runc could not start the process; ``str()`` is runc's cleaned message."""
+
+
+def build_process(base: dict[str, Any], args: list[str], env: list[str], cwd: str, user: ResolvedUser,
+                  tty: bool, privileged: bool) -> dict[str, Any]:
+    """The OCI process of an exec: the container's init process (rlimits, apparmor, no_new_privileges,
+    capabilities) with the exec's own args, env, cwd, user and terminal; all the host's capabilities
+    when privileged."""
+    proc = json.loads(json.dumps(base))
+    proc.pop("consoleSize", None)
+    proc.update({"terminal": bool(tty), "args": list(args), "env": list(env), "cwd": cwd or "/",
+                 "user": {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)}})
+    if privileged:
+        # As moby's execSetPlatformOpt, inheritable included: in a container that is not
+        # privileged itself, runc then fails "unable to apply caps: operation not permitted",
+        # exactly as under dockerd.
+        caps = capabilities({"Privileged": True}, detect_host())
+        proc["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "inheritable", "permitted")}
+    return proc
+
+
+class ExecProcess:
+    """One started ``runc exec``: stdin, output and exit status of the process in the container."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], pid: int, tty_master: int | None,
+                 stdin_w: int | None, outputs: dict[int, int], workdir: str) -> None:
+        self._proc = proc
+        self.pid = pid
+        self.tty = tty_master is not None
+        self._master = tty_master
+        self._stdin_w = stdin_w
+        self._outputs = outputs          # read fd -> stream number (1 stdout, 2 stderr)
+        self._workdir = workdir
+        self._lock = threading.Lock()
+
+    def write_stdin(self, data: bytes) -> None:
+        fd = self._master if self._master is not None else self._stdin_w
+        if fd is None:
+            return
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+
+    def close_stdin(self) -> None:
+        with self._lock:
+            if self._master is not None:
+                try:
+                    self.write_stdin(b"\x04")   # EOF for a terminal's line discipline
+                except OSError:
+                    pass
+            elif self._stdin_w is not None:
+                os.close(self._stdin_w)
+                self._stdin_w = None
+
+    def resize(self, height: int, width: int) -> None:
+        if self._master is None:
+            return
+        import fcntl
+        import struct
+        import termios
+        fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        try:
+            os.kill(self._proc.pid, signal.SIGWINCH)   # runc copies its terminal's size inward
+        except ProcessLookupError:
+            pass
+
+    def output(self, stop_fd: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(stream, bytes) until the process's output ends (stream 1 for a TTY), or until
+        ``stop_fd`` becomes readable (a client detaching: the process keeps running)."""
+        open_fds = {self._master: 1} if self._master is not None else dict(self._outputs)
+        watch = list(open_fds) + ([stop_fd] if stop_fd is not None else [])
+        while open_fds:
+            ready, _, _ = select.select(watch, [], [])
+            if stop_fd is not None and stop_fd in ready:
+                return
+            for fd in ready:
+                try:
+                    data = os.read(fd, 32768)
+                except OSError:                 # a pty's EIO: every slave fd is closed
+                    data = b""
+                if data:
+                    yield open_fds[fd], data
+                else:
+                    del open_fds[fd]
+                    watch.remove(fd)
+
+    def wait(self) -> int:
+        """The process's exit status (runc exec propagates it); releases every fd."""
+        code = self._proc.wait()
+        with self._lock:
+            fds = [*self._outputs, *(x for x in (self._master, self._stdin_w) if x is not None)]
+            self._outputs, self._master, self._stdin_w = {}, None, None
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _rmtree(self._workdir)
+        return code if code >= 0 else 128 - code
+
+
+def start_exec(runc: Runc, container_id: str, process: dict[str, Any], tty: bool, stdin: bool,
+               workdir: Path) -> ExecProcess:
+    """Spawn ``runc exec`` and return once the process runs; ExecStartError if it cannot."""
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = tempfile.mkdtemp(prefix="exec-", dir=workdir)
+    proc_file, pid_file, log_file = (os.path.join(tmp, n) for n in ("process.json", "pid", "runc.log"))
+    Path(proc_file).write_text(json.dumps(process))
+    args = [runc.binary, "--root", str(runc.root), "--log", log_file, "--log-format", "json",
+            "exec", "--process", proc_file, "--pid-file", pid_file]
+    child: list[int] = []
+    mine: list[int] = []
+    outputs: dict[int, int] = {}
+    stdin_w: int | None = None
+    master: int | None = None
+    try:
+        if tty:
+            # runc exec in the foreground allocates the container's pty itself and copies it to
+            # and from its own stdio when that is a terminal (raw mode, window size on SIGWINCH):
+            # so runc's stdio is a pty of ours, its stderr apart for its own errors.
+            import tty as _tty
+            master, slave = os.openpty()
+            os.set_inheritable(master, False)
+            _tty.setraw(slave)
+            err_r, err_w = os.pipe()
+            child, mine = [slave, err_w], [err_r, master]
+            stdio = (slave, slave, err_w)
+        else:
+            if stdin:
+                in_r, stdin_w = os.pipe()
+            else:
+                in_r = os.open(os.devnull, os.O_RDONLY)
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            outputs = {out_r: 1, err_r: 2}
+            child, mine = [in_r, out_w, err_w], [out_r, err_r] + ([stdin_w] if stdin_w is not None else [])
+            stdio = (in_r, out_w, err_w)
+        try:
+            proc = subprocess.Popen([*args, container_id], stdin=stdio[0], stdout=stdio[1],
+                                    stderr=stdio[2], cwd="/", start_new_session=True)
+        finally:
+            for fd in set(child):
+                os.close(fd)
+        pid = _wait_started(proc, Path(pid_file), Path(log_file))
+        if pid is None:
+            message = _start_error(Path(log_file), err_r)
+            for fd in mine:
+                os.close(fd)
+            _rmtree(tmp)
+            raise ExecStartError(message)
+        if tty:
+            os.close(err_r)   # runc's stderr, unused once the process runs
+        return ExecProcess(proc, pid, master, stdin_w, outputs, tmp)
+    except ExecStartError:
+        raise
+    except BaseException:
+        for fd in mine:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _rmtree(tmp)
+        raise
+
+
+def _wait_started(proc: subprocess.Popen[bytes], pid_file: Path, log_file: Path) -> int | None:
+    """The process's pid once runc wrote it, or None when runc exited without starting it."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            text = pid_file.read_text().strip()
+        except OSError:
+            text = ""
+        if text:
+            return int(text)
+        if proc.poll() is not None:
+            try:                       # the pid file may land just before runc exits
+                text = pid_file.read_text().strip()
+            except OSError:
+                text = ""
+            return int(text) if text else None
+        time.sleep(0.005)
+    proc.kill()
+    proc.wait()
+    return None
+
+
+def _start_error(log_file: Path, stderr_fd: int) -> str:
+    """runc's message: from its log, else from its stderr (runc has exited: the pipe is at EOF)."""
+    try:
+        text = log_file.read_text(errors="replace")
+    except OSError:
+        text = ""
+    chunks = []
+    while True:
+        data = os.read(stderr_fd, 65536)
+        if not data:
+            break
+        chunks.append(data)
+    return clean_error(text) or clean_error(b"".join(chunks).decode(errors="replace")) or "runc exec failed"
+
+
+def _rmtree(path: str) -> None:
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def exec_in(runtime: Any, container_id: str, args: list[str], env: list[str], cwd: str, user: str,
+            group_add: list[str], tty: bool, stdin: bool, privileged: bool) -> ExecProcess:
+    """What the engine calls: resolve ``user`` inside the container's rootfs (InvalidArgument
+    "unable to find user ..." as dockerd), build the process from the container's config.json and
+    start it.  ``runtime`` is the ContainerRuntime (bundle paths and the runc wrapper)."""
+    from tugboat.runtime.users import resolve_user
+    bundle = runtime.bundle(container_id)
+    try:
+        base = json.loads((bundle / "config.json").read_text()).get("process") or {}
+    except (OSError, ValueError) as e:
+        raise ExecStartError(f"container {container_id} has no runtime bundle: {e}") from e
+    resolved = resolve_user(bundle / "rootfs", user, group_add)
+    process = build_process(base, args, env, cwd, resolved, tty, privileged)
+    return start_exec(runtime.runc, container_id, process, tty, stdin, runtime.exec_root / "exec")

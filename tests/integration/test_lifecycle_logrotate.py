@@ -1,0 +1,43 @@
+"""json-file rotation (--log-opt max-size/max-file), --log-driver none, and log-opt validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .helpers import ok
+
+# ~300 KB: 3000 numbered lines of 100 bytes
+WRITER = 'i=1; while [ $i -le 3000 ]; do printf "%05d%094d\\n" $i 0; i=$((i+1)); done'
+
+
+def test_rotation_keeps_max_file_files(cli, new_name):
+    name = new_name("rot")
+    ok(cli("run", "--name", name, "--log-opt", "max-size=100k", "--log-opt", "max-file=2",
+           "busybox", "sh", "-c", WRITER, timeout=120))
+    p = ok(cli("inspect", "-f", "{{json .HostConfig.LogConfig}}|{{.LogPath}}", name))
+    cfg, log_path = p.stdout.strip().split("|")
+    assert json.loads(cfg) == {"Type": "json-file", "Config": {"max-file": "2", "max-size": "100k"}}
+    files = sorted(Path(log_path).parent.glob(Path(log_path).name + "*"))
+    assert [f.name[len(Path(log_path).name):] for f in files] == ["", ".1"]
+    assert all(f.stat().st_size <= 102_400 for f in files)
+    out = ok(cli("logs", name)).stdout.splitlines()
+    nums = [int(ln[:5]) for ln in out]
+    assert nums == list(range(nums[0], 3001)) and 600 < len(nums) < 1300  # .1 full (~600 records) + the live one
+    tail = ok(cli("logs", "--tail", "3", name)).stdout.splitlines()
+    assert [int(ln[:5]) for ln in tail] == [2998, 2999, 3000]
+
+
+def test_log_driver_none(cli, new_name):
+    name = new_name("nolog")
+    ok(cli("run", "--name", name, "--log-driver", "none", "busybox", "echo", "hi", timeout=30))
+    p = cli("logs", name)
+    assert p.returncode != 0
+    assert "configured logging driver does not support reading" in p.stderr
+    assert ok(cli("inspect", "-f", "{{.LogPath}}", name)).stdout.strip() == ""
+
+
+def test_unknown_log_opt(cli, new_name):
+    p = cli("create", "--name", new_name("badopt"), "--log-opt", "x=1", "busybox")
+    assert p.returncode != 0
+    assert "unknown log opt 'x' for json-file log driver" in p.stderr
