@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from .conftest import TARGET
 from .helpers import ok
 
 # ~300 KB: 3000 numbered lines of 100 bytes
@@ -41,3 +44,16 @@ def test_unknown_log_opt(cli, new_name):
     p = cli("create", "--name", new_name("badopt"), "--log-opt", "x=1", "busybox")
     assert p.returncode != 0
     assert "unknown log opt 'x' for json-file log driver" in p.stderr
+
+
+@pytest.mark.skipif(TARGET == "docker", reason="dockerd 20.10 repeats and drops lines when following rotations")
+def test_follow_across_rotations(cli, new_name):
+    """logs -f from the start of a container that rotates its 10 KB log ~30 times: no line lost."""
+    name = new_name("rotf")
+    script = ('i=1; while [ $i -le 1500 ]; do printf "%05d\\n" $i; [ $((i % 50)) = 0 ] && usleep 20000; '
+              'i=$((i+1)); done')
+    ok(cli("run", "-d", "--name", name, "--log-opt", "max-size=10k", "--log-opt", "max-file=3",
+           "busybox", "sh", "-c", script, timeout=30))
+    p = ok(cli("logs", "-f", name, timeout=60))
+    nums = [int(ln) for ln in p.stdout.split()]
+    assert nums == list(range(nums[0], 1501))

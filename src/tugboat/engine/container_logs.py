@@ -7,7 +7,7 @@ skipped: a torn last line after a crash must not break `docker logs`.
 
 The monitor rotates the log (max-size/max-file): ``<log>.N`` ... ``<log>.1`` are older,
 ``<log>`` is live.  Reading goes through them oldest first; a follower notices a rotation
-(``<log>`` is a new inode: drain the old file, then open the new one) or a truncation
+(``<log>`` is a new inode: drain the old file, then open the one rotated after it) or a truncation
 (max-file 1: the file shrank below our offset).
 """
 
@@ -64,6 +64,20 @@ def log_files(path: Path) -> list[Path]:
             break
         rotated.append(p)
     return rotated[::-1] + [path]
+
+
+def _successor(path: Path, ino: int) -> Path:
+    """The file written after the one with inode ``ino``: a follower that fell behind by
+    several rotations reads each file in turn; if its file was already deleted, the oldest
+    one left is the next (each rotation shifts every file by one)."""
+    files = log_files(path)
+    for i, p in enumerate(files[:-1]):
+        try:
+            if os.stat(p).st_ino == ino:
+                return files[i + 1]
+        except FileNotFoundError:
+            continue
+    return files[0]
 
 
 def _complete_lines(f: BinaryIO) -> Iterator[bytes]:
@@ -150,7 +164,7 @@ def _read_files(files: list[BinaryIO], path: Path, stdout: bool, stderr: bool, f
             if f.read(1):          # written before the rename: drain the old file first
                 f.seek(-1, os.SEEK_CUR)
                 continue
-            f = open(path, "rb")   # closed by read_log
+            f = open(_successor(path, os.fstat(f.fileno()).st_ino), "rb")   # closed by read_log
             files.append(f)
             buf = b""
             continue

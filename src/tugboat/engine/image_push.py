@@ -163,8 +163,9 @@ class Pusher:
         return digest, size
 
     def _compress(self, chain_id: str, scratch: Path) -> tuple[Path, str, int]:
-        """gzip the layer's diff tar into scratch; (path, digest, size).  The image lock is
-        held while reading so the layer cannot be pruned underneath."""
+        """gzip the layer's diff tar into scratch; (path, digest, size).  Layers compress in
+        parallel, so no service-wide lock is held here: if the image is removed and its layer
+        pruned meanwhile, reading fails and the push reports that error, as it would with dockerd."""
         path = scratch / chain_id.split(":", 1)[1]
         sha = hashlib.sha256()
 
@@ -183,9 +184,8 @@ class Pusher:
 
         with open(path, "wb") as raw:
             out = _Hashing(raw)
-            with self.svc.lock:
-                chunks = self.svc.layers.tar(chain_id)
-                with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz:
-                    for chunk in chunks:
-                        gz.write(chunk)
+            chunks = self.svc.layers.tar(chain_id)
+            with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz:
+                for chunk in chunks:
+                    gz.write(chunk)
         return path, "sha256:" + sha.hexdigest(), out.n

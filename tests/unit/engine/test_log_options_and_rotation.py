@@ -100,3 +100,29 @@ def test_update_merge_and_checks():
         verify({"Memory": 1024})
     with pytest.raises(InvalidArgument, match="Range of blkio weight is from 10 to 1000"):
         verify({"BlkioWeight": 5})
+
+
+def test_follow_catches_up_over_several_rotations(tmp_path: Path):
+    """The follower is on the oldest file when two rotations happen at once: it reads .1 then the live one."""
+    log = tmp_path / "c-json.log"
+    write(log, range(0, 2))
+    running = [True]
+    started = threading.Event()
+
+    def monitor() -> None:
+        started.wait()
+        time.sleep(0.2)
+        os.rename(log, log.with_name(log.name + ".2"))
+        write(log.with_name(log.name + ".1"), range(2, 4))
+        write(log, range(4, 5))
+        time.sleep(0.3)
+        running[0] = False
+
+    t = threading.Thread(target=monitor)
+    t.start()
+    got = []
+    for e in read_log(log, follow=True, is_running=lambda: running[0]):
+        got.append(e.data)
+        started.set()
+    t.join()
+    assert got == [f"l{n}\n".encode() for n in range(5)]
