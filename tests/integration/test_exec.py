@@ -144,25 +144,88 @@ def _tmux(sock: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, check=False).stdout
 
 
+class _Terminal:
+    """A command in a real terminal: a tmux server of the test's own (-L), killed at the end."""
+
+    def __init__(self, command: str) -> None:
+        self.name = f"tugexec{secrets.token_hex(4)}"
+        subprocess.run(["tmux", "-L", self.name, "new-session", "-d", "-s", self.name, "-x", "120", "-y", "30",
+                        command], check=True)
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True,
+                              check=False).stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def expect(self, text: str) -> None:
+        wait_until(lambda: text in self.screen(), what=f"{text!r} on the screen")
+
+    def close(self) -> None:
+        self.tmux("kill-server")
+
+
+def _exec_it(cli, tugd, name: str) -> _Terminal:
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in tugd.env.items() if k in ("DOCKER_HOST", "TUG_HOST"))
+    return _Terminal(f"env {env} {shlex.quote(str(cli.binary))} exec -it {name} sh; echo EXITED=$?; sleep 60")
+
+
 def test_exec_interactive_tty(cli, new_name, tugd):
     name, _ = _running(cli, new_name)
-    session = f"tugexec{secrets.token_hex(4)}"
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in tugd.env.items() if k in ("DOCKER_HOST", "TUG_HOST"))
-    cmd = f"env {env} {shlex.quote(str(cli.binary))} exec -it {name} sh; echo EXITED=$?; sleep 30"
-    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "120", "-y", "30", cmd],
-                   check=True)
-
-    def screen() -> str:
-        return _tmux(session, "capture-pane", "-p", "-t", session)
-
+    term = _exec_it(cli, tugd, name)
     try:
-        wait_until(lambda: "#" in screen(), what="the shell prompt")
-        _tmux(session, "send-keys", "-t", session, "echo $((6*7)); stty size", "Enter")
-        wait_until(lambda: "\n42" in screen(), what=f"the answer: {screen()!r}")
-        wait_until(lambda: "30 120" in screen(), what=f"the window size: {screen()!r}")
-        _tmux(session, "send-keys", "-t", session, "exit 4", "Enter")
-        wait_until(lambda: "EXITED=4" in screen(), what=f"the exit: {screen()!r}")
+        term.expect("/ #")
+        term.keys("echo $((6*7)); stty size", "Enter")
+        term.expect("\n42\n")
+        term.expect("\n30 120\n")
+        term.keys("exit 4", "Enter")
+        term.expect("EXITED=4")
     finally:
-        _tmux(session, "kill-server")
-    time.sleep(0.1)
+        term.close()
     assert json.loads(ok(cli("inspect", name)).stdout)[0]["State"]["Running"]
+
+
+def test_exec_detach_keys(cli, new_name, tugd):
+    name, _ = _running(cli, new_name)
+    term = _exec_it(cli, tugd, name)
+    try:
+        term.expect("/ #")
+        term.keys("exec sleep 123", "Enter")
+        wait_until(lambda: "sleep 123" in cli("top", name).stdout, what="the exec's process")
+        term.keys("C-p", "C-q")
+        term.expect("read escape sequence")
+        term.expect("EXITED=1")
+        time.sleep(0.3)
+        assert "sleep 123" in ok(cli("top", name)).stdout      # detached: the process runs on
+    finally:
+        term.close()
+
+
+def test_exec_cli_errors(cli, new_name):
+    name, _ = _running(cli, new_name)
+    p = cli("exec", "-d", name, "nosuch")
+    assert p.returncode == 1 and p.stderr == f"Error response from daemon: {NOT_FOUND}\n"
+    p = cli("exec", name)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"{cli.name}: '{cli.name} exec' requires at least 2 arguments\n")
+    p = cli("exec", "-it", name, "cat", input="hi\n")
+    assert (p.returncode, p.stderr) == (1, "the input device is not a TTY\n")
+    p = cli("exec", "--detach-keys=bad", name, "true")
+    assert (p.returncode, p.stderr) == (1, "Error response from daemon: Invalid escape keys (bad) provided\n")
+    p = cli("exec", "-e", "=x", name, "true")
+    assert p.returncode == 125
+    assert p.stderr.startswith('invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x\n')
+    p = cli("exec", "-t", name, "sh", "-c", "echo $TERM; tty")
+    assert (p.returncode, p.stdout) == (0, "xterm\n/dev/pts/0\n")   # text mode: \r\n read as \n
+
+
+def test_exec_returns_when_the_process_exits(cli, new_name):
+    # a background child keeping stdout open does not hold the exec
+    name, _ = _running(cli, new_name)
+    t0 = time.monotonic()
+    p = ok(cli("exec", name, "sh", "-c", "sleep 30 & echo started"))
+    assert p.stdout == "started\n" and time.monotonic() - t0 < 10

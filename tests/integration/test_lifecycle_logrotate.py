@@ -57,3 +57,13 @@ def test_follow_across_rotations(cli, new_name):
     p = ok(cli("logs", "-f", name, timeout=60))
     nums = [int(ln) for ln in p.stdout.split()]
     assert nums == list(range(nums[0], 1501))
+
+
+@pytest.mark.skipif(TARGET == "docker", reason="Tugboat's default rotation (Docker has none) and its monitor.conf")
+def test_default_rotation_reaches_the_monitor(tug, tugd, new_name):
+    name = new_name("rotd")
+    cid = ok(tug("run", "-d", "--name", name, "busybox", "sleep", "300", timeout=30)).stdout.strip()
+    conf = (tugd.exec_root / "containers" / cid / "monitor.conf").read_text().splitlines()
+    assert "log_max_size=20000000" in conf and "log_max_file=5" in conf
+    assert ok(tug("inspect", "-f", "{{json .HostConfig.LogConfig.Config}}", name)).stdout.strip() == "{}"
+    ok(tug("rm", "-f", name, timeout=60))

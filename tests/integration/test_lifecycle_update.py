@@ -95,3 +95,17 @@ def test_update_dockerpy(dclient, new_name):
 def test_update_needs_a_container(cli, flag):
     p = cli("update", flag)
     assert p.returncode != 0
+
+
+def test_update_paused_container(cli, new_name):
+    name = new_name("upd")
+    ok(cli("run", "-d", "--name", name, "busybox", "sleep", "300", timeout=30))
+    ok(cli("pause", name))
+    ok(cli("update", "-m", "40m", "--memory-swap", "80m", "--pids-limit", "64", name))
+    ok(cli("unpause", name))
+    pid = ok(cli("inspect", "-f", "{{.State.Pid}}", name)).stdout.strip()
+    with open(f"/proc/{pid}/root{LIMIT}") as f:
+        assert int(f.read()) == 40 << 20
+    with open(f"/proc/{pid}/root/sys/fs/cgroup/pids/pids.max") as f:
+        assert f.read().strip() == "64"
+    ok(cli("rm", "-f", name, timeout=60))

@@ -100,12 +100,15 @@ class ContainerUpdate:
 
     def update(self, ref: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST /containers/{id}/update; returns {"Warnings": [...]}."""
+        c = self._get(ref)   # dockerd looks the container up first (404 before any 400)
+        for key in (*UPDATABLE, "PidsLimit"):
+            if not key.startswith("Cpuset"):
+                _int(body, key)  # a 400 for a malformed field, before anything uses it
         # knobs this kernel lacks are dropped with dockerd's warning before the range checks
         warnings: list[str] = list(self._runtime.check_host_config({k: body.get(k) for k in UPDATABLE}))
         if body.get("BlkioWeight") and any("Block I/O weight" in w for w in warnings):
             body = {**body, "BlkioWeight": 0}
         verify(body)
-        c = self._get(ref)
         with c.lock:
             rec = c.rec
             prefix = f"Cannot update container {rec.id}: "

@@ -105,7 +105,12 @@ class ExecStream:
             proc.write_stdin(data)
 
     def close_stdin(self) -> None:
+        """The client's half-close.  A pty has no end of input: with a TTY this is the client
+        leaving (docker's CLI closes the connection when it detaches), so detach."""
         self._launched.wait()
+        if self.tty:
+            self.close()
+            return
         proc = self._ex.process
         if proc is not None:
             proc.close_stdin()
@@ -150,6 +155,20 @@ class ExecService:
             raise NotFound(f"No such exec instance: {exec_id}")
         return ex
 
+    def _sweep(self) -> None:
+        """Forget the execs of removed containers (dockerd drops them with the container)."""
+        with self._lock:
+            by_container: dict[str, list[str]] = {}
+            for ex in self._execs.values():
+                by_container.setdefault(ex.container_id, []).append(ex.id)
+        for cid, ids in by_container.items():
+            try:
+                self._lookup(cid)
+            except NotFound:
+                with self._lock:
+                    for i in ids:
+                        self._execs.pop(i, None)
+
     @staticmethod
     def _check_running(rec: Any, ref: str | None = None) -> None:
         """moby's getActiveContainer, in its order and wording (the paused message names the
@@ -176,6 +195,7 @@ class ExecService:
             if "=" not in e or e.startswith("="):
                 raise InvalidArgument(f"invalid environment variable: {e}")
         ex = _Exec(new_id(), rec.id, {**config, "Cmd": [str(c) for c in cmd], "Env": list(env)})
+        self._sweep()
         with self._lock:
             self._execs[ex.id] = ex
         return {"Id": ex.id}

@@ -84,13 +84,9 @@ class ExecProcess:
             view = view[n:]
 
     def close_stdin(self) -> None:
+        """End of input: close the pipe (a pty has no such thing: nothing happens)."""
         with self._lock:
-            if self._master is not None:
-                try:
-                    self.write_stdin(b"\x04")   # EOF for a terminal's line discipline
-                except OSError:
-                    pass
-            elif self._stdin_w is not None:
+            if self._stdin_w is not None:
                 os.close(self._stdin_w)
                 self._stdin_w = None
 
@@ -108,23 +104,40 @@ class ExecProcess:
 
     def output(self, stop_fd: int | None = None) -> Iterator[tuple[int, bytes]]:
         """(stream, bytes) until the process's output ends (stream 1 for a TTY), or until
-        ``stop_fd`` becomes readable (a client detaching: the process keeps running)."""
+        ``stop_fd`` becomes readable (a client detaching: the process keeps running).
+
+        Output also ends when runc exits (the process is done) even if a background child
+        still holds the pipe, as docker exec returns for `sh -c 'sleep 100 &'`."""
         open_fds = {self._master: 1} if self._master is not None else dict(self._outputs)
-        watch = list(open_fds) + ([stop_fd] if stop_fd is not None else [])
-        while open_fds:
-            ready, _, _ = select.select(watch, [], [])
-            if stop_fd is not None and stop_fd in ready:
-                return
-            for fd in ready:
-                try:
-                    data = os.read(fd, 32768)
-                except OSError:                 # a pty's EIO: every slave fd is closed
-                    data = b""
-                if data:
-                    yield open_fds[fd], data
-                else:
-                    del open_fds[fd]
-                    watch.remove(fd)
+        pidfd = os.pidfd_open(self._proc.pid)
+        try:
+            while open_fds:
+                watch = [*open_fds, pidfd, *([stop_fd] if stop_fd is not None else [])]
+                ready, _, _ = select.select(watch, [], [])
+                if stop_fd is not None and stop_fd in ready:
+                    return
+                if pidfd in ready:
+                    yield from self._drain(open_fds)
+                    return
+                for fd in ready:
+                    data = _read(fd)
+                    if data:
+                        yield open_fds[fd], data
+                    else:
+                        del open_fds[fd]
+        finally:
+            os.close(pidfd)
+
+    @staticmethod
+    def _drain(open_fds: dict[int, int]) -> Iterator[tuple[int, bytes]]:
+        """What is left in the pipes once runc has exited, without waiting for writers."""
+        for fd, stream in open_fds.items():
+            while True:
+                ready, _, _ = select.select([fd], [], [], 0)
+                data = _read(fd) if ready else b""
+                if not data:
+                    break
+                yield stream, data
 
     def wait(self) -> int:
         """The process's exit status (runc exec propagates it); releases every fd."""
@@ -139,6 +152,13 @@ class ExecProcess:
                 pass
         _rmtree(self._workdir)
         return code if code >= 0 else 128 - code
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 32768)
+    except OSError:          # a pty's EIO: every slave fd is closed
+        return b""
 
 
 def start_exec(runc: Runc, container_id: str, process: dict[str, Any], tty: bool, stdin: bool,

@@ -175,6 +175,13 @@ class FakeRuntime:
             "pids": {"current": 2},
             "blkio": {"ioServiceBytesRecursive": [{"major": 8, "minor": 0, "op": "Read", "value": 5}]}}}
 
+    def check_host_config(self, hc: dict) -> list:
+        return []
+
+    def update(self, cid: str, resources: dict) -> list:
+        self.events.append(f"update {sorted(resources.items())}")
+        return []
+
     def pause(self, cid: str) -> None:
         self.events.append("pause")
 

@@ -39,8 +39,14 @@ def _spec(path: str) -> Spec:
 
 def exec_(ctx: Context, argv: list[str], path: str) -> int:
     from tugboat.cli.commands.run import RunError, _lookup_env, read_kv_file
-    opts, args = parse(_spec(path), argv)
+    from tugboat.cli.flags import UsageError
+    spec = _spec(path)
+    opts, args = parse(spec, argv)
     container, cmd = args[0], args[1:]
+    for e in opts["env"]:
+        if e.startswith("="):      # docker's opts.ValidateEnv, a flag error
+            raise UsageError(f'invalid argument "{e}" for "-e, --env" flag: invalid environment variable: {e}',
+                             spec)
     try:
         env: list[str] = []
         for f in opts["env_file"]:
@@ -51,6 +57,9 @@ def exec_(ctx: Context, argv: list[str], path: str) -> int:
         return 1
     detach = bool(opts["detach"])
     tty, stdin = bool(opts["tty"]), bool(opts["interactive"])
+    if tty and stdin and not detach and not os.isatty(sys.stdin.fileno()):
+        ctx.eprint("the input device is not a TTY")
+        return 1
     config: dict[str, Any] = {
         "User": opts["user"] or "", "Privileged": bool(opts["privileged"]), "Tty": tty,
         "AttachStdin": stdin and not detach, "AttachStdout": not detach, "AttachStderr": not detach,
@@ -69,11 +78,14 @@ def exec_(ctx: Context, argv: list[str], path: str) -> int:
         ctx.daemon_error(e)
         return 1
     restore = _tty_setup(execs, exec_id, stdin) if tty else None
+    detached: list[bool] = []
     if stdin:
         import threading
-
-        from tugboat.cli.commands.run import _pump_stdin
-        threading.Thread(target=_pump_stdin, args=(hijacked,), daemon=True).start()
+        try:
+            keys = _detach_keys(opts["detach_keys"]) if tty else b""
+        except ValueError:       # the daemon refused it at create already; not reached
+            keys = b""
+        threading.Thread(target=_pump_stdin, args=(hijacked, keys, detached), daemon=True).start()
 
     def chunks() -> Any:
         while True:
@@ -92,6 +104,9 @@ def exec_(ctx: Context, argv: list[str], path: str) -> int:
         if restore is not None:
             restore()
         hijacked.close()
+    if detached:
+        ctx.eprint("read escape sequence")
+        return 1
     try:
         code = execs.inspect(exec_id).get("ExitCode")
     except (APIError, DaemonUnreachable) as e:
@@ -132,3 +147,57 @@ def _tty_setup(execs: Any, exec_id: str, stdin: bool) -> Any:
         termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
 
     return restore
+
+
+_CTRL = {f"ctrl-{c}": i for i, c in enumerate("@abcdefghijklmnopqrstuvwxyz[\\]^_")}
+
+
+def _detach_keys(spec: str | None) -> bytes:
+    """moby/term.ToBytes of --detach-keys (default ctrl-p,ctrl-q); ValueError if invalid."""
+    out = bytearray()
+    for key in (spec or "ctrl-p,ctrl-q").split(","):
+        if len(key) == 1:
+            out += key.encode()
+        elif key in _CTRL:
+            out.append(_CTRL[key])
+        else:
+            raise ValueError(key)
+    return bytes(out)
+
+
+def _pump_stdin(sock: Any, keys: bytes, detached: list[bool]) -> None:
+    """Our stdin to the exec, as docker's escape proxy: with a TTY, bytes that may start the
+    detach sequence are held back; once it is complete the connection is closed (the process
+    runs on) and ``detached`` records it."""
+    fd = sys.stdin.fileno()
+    held = b""
+    try:
+        while True:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            out = bytearray()
+            for b in data:
+                if keys and b == keys[len(held)]:
+                    held += bytes([b])
+                    if held == keys:
+                        detached.append(True)
+                        if out:
+                            sock.sendall(bytes(out))
+                        import socket
+                        sock.sock.shutdown(socket.SHUT_RDWR)
+                        return
+                    continue
+                out += held
+                held = b""
+                if keys and b == keys[0]:
+                    held = bytes([b])
+                else:
+                    out.append(b)
+            if out:
+                sock.sendall(bytes(out))
+    except OSError:
+        pass
+    finally:
+        if not detached:
+            sock.close_write()

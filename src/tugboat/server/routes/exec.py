@@ -21,7 +21,10 @@ def create(engine: Any, req: Request) -> Response:
     if not isinstance(body, dict):
         raise InvalidArgument("invalid exec config: expected a JSON object")
     if body.get("DetachKeys"):
-        parse_detach_keys(str(body["DetachKeys"]))
+        try:
+            parse_detach_keys(str(body["DetachKeys"]))
+        except InvalidArgument:
+            raise InvalidArgument(f"Invalid escape keys ({body['DetachKeys']}) provided") from None
     return json_response(engine.execs.create(req.params["id"], body), status=201)
 
 
