@@ -35,6 +35,7 @@ def build_engine(cfg: DaemonConfig) -> Engine:
     from tugboat.engine.builder import BuildService
     builds = BuildService(images, containers, layers, runtime, cfg.data_root / "builder" / "tmp")
     from tugboat.engine.exec import ExecService
-    execs = ExecService(lookup=containers.record, runtime=runtime)
+    execs = ExecService(lookup=containers.record, runtime=runtime, events=events)
+    containers.exec_ids = execs.ids_of
     return Engine(containers=containers, images=images, system=system, events=events, builds=builds,
                   execs=execs)

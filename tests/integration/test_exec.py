@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
 import shlex
 import subprocess
@@ -125,9 +127,11 @@ def test_exec_inspect(dclient, new_name):
     info = api.exec_inspect(e["Id"])
     assert info["ExitCode"] == 5 and info["Running"] is False and info["Pid"] > 0
 
+    assert api.inspect_container(c.id)["ExecIDs"] is None        # finished execs are not listed
     e = api.exec_create(c.id, ["sleep", "30"])
     api.exec_start(e["Id"], detach=True)
     wait_until(lambda: api.exec_inspect(e["Id"])["Running"], what="the exec to run")
+    assert api.inspect_container(c.id)["ExecIDs"] == [e["Id"]]
     import docker
     with pytest.raises(docker.errors.APIError) as err:
         api.exec_start(e["Id"], detach=True)
@@ -145,15 +149,16 @@ def _tmux(sock: str, *args: str) -> str:
 
 
 class _Terminal:
-    """A command in a real terminal: a tmux server of the test's own (-L), killed at the end."""
+    """A command in a real terminal: a tmux server of the test's own, killed at the end."""
 
     def __init__(self, command: str) -> None:
         self.name = f"tugexec{secrets.token_hex(4)}"
-        subprocess.run(["tmux", "-L", self.name, "new-session", "-d", "-s", self.name, "-x", "120", "-y", "30",
+        self.socket = f"/tmp/{self.name}.tmux"      # -S: a socket of our own, removed in close()
+        subprocess.run(["tmux", "-S", self.socket, "new-session", "-d", "-s", self.name, "-x", "120", "-y", "30",
                         command], check=True)
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True,
+        return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True, text=True,
                               check=False).stdout
 
     def screen(self) -> str:
@@ -167,6 +172,8 @@ class _Terminal:
 
     def close(self) -> None:
         self.tmux("kill-server")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket)
 
 
 def _exec_it(cli, tugd, name: str) -> _Terminal:
@@ -223,9 +230,15 @@ def test_exec_cli_errors(cli, new_name):
     assert (p.returncode, p.stdout) == (0, "xterm\n/dev/pts/0\n")   # text mode: \r\n read as \n
 
 
-def test_exec_returns_when_the_process_exits(cli, new_name):
-    # a background child keeping stdout open does not hold the exec
+
+def test_exec_events(cli, new_name):
     name, _ = _running(cli, new_name)
-    t0 = time.monotonic()
-    p = ok(cli("exec", name, "sh", "-c", "sleep 30 & echo started"))
-    assert p.stdout == "started\n" and time.monotonic() - t0 < 10
+    since = str(int(time.time()) - 1)
+    assert cli("exec", name, "sh", "-c", "exit 2").returncode == 2
+    p = ok(cli("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", f"container={name}",
+               "--format", "{{.Action}} {{json .Actor.Attributes}}"))
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("exec_")]
+    assert [ln.split(" {")[0] for ln in lines] == ["exec_create: sh -c exit 2", "exec_start: sh -c exit 2", "exec_die"]
+    attrs = [json.loads("{" + ln.split(" {", 1)[1]) for ln in lines]
+    assert len({a["execID"] for a in attrs}) == 1 and attrs[2]["exitCode"] == "2"
+    assert all(a["name"] == name and a["image"] == "busybox" for a in attrs)

@@ -22,7 +22,7 @@ import signal as _signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         self._index: ContainerIndex[_Container] = ContainerIndex()
         self._create_lock = threading.Lock()   # name generation + reservation
         self._container_class = _Container
+        self.exec_ids: Callable[[str], builtins.list[str]] | None = None
         self._archive_init()
 
     def _publish(self, rec: ContainerRecord, action: str, extra: dict[str, str] | None = None) -> None:
@@ -624,7 +625,10 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         c = self._get(ref)
         with c.lock:
             rec = c.rec
-            return rec.inspect(self._graph_driver(rec), self._sizes(rec) if size else None)
+            info = rec.inspect(self._graph_driver(rec), self._sizes(rec) if size else None)
+        if self.exec_ids is not None:      # the exec service's, set by wiring.py
+            info["ExecIDs"] = self.exec_ids(rec.id) or None
+        return info
 
     def logs(self, ref: str, stdout: bool = True, stderr: bool = True, follow: bool = False,
              since_ns: int = 0, until_ns: int = 0, tail: int = -1) -> tuple[bool, Iterator[LogEntry]]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from tugboat.engine.container_process import new_id, process_env
 from tugboat.engine.container_state import PAUSED, RESTARTING
+from tugboat.engine.events import NullEvents, container_attributes
 from tugboat.errors import Conflict, InvalidArgument, NotFound, TugboatError
 from tugboat.runtime.exec import ExecProcess, ExecStartError, exec_in
 
@@ -134,9 +135,10 @@ class ExecStream:
 class ExecService:
     """Create, start, resize and inspect exec instances (POST /containers/{id}/exec, /exec/...)."""
 
-    def __init__(self, lookup: Callable[[str], Any], runtime: Any) -> None:
+    def __init__(self, lookup: Callable[[str], Any], runtime: Any, events: Any = None) -> None:
         self._lookup = lookup
         self._runtime = runtime
+        self._events = events or NullEvents()
         self._execs: dict[str, _Exec] = {}
         self._lock = threading.Lock()
 
@@ -154,6 +156,15 @@ class ExecService:
         if ex is None:
             raise NotFound(f"No such exec instance: {exec_id}")
         return ex
+
+    def _publish(self, ex: _Exec, action: str, extra: dict[str, str] | None = None) -> None:
+        """dockerd's exec events: "exec_create: <cmd>", "exec_start: <cmd>", "exec_die"."""
+        try:
+            rec = self._lookup(ex.container_id)
+        except NotFound:
+            return
+        self._events.publish("container", action, rec.id,
+                             container_attributes(rec.name, rec.config or {}, {"execID": ex.id, **(extra or {})}))
 
     def _sweep(self) -> None:
         """Forget the execs of removed containers (dockerd drops them with the container)."""
@@ -198,6 +209,7 @@ class ExecService:
         self._sweep()
         with self._lock:
             self._execs[ex.id] = ex
+        self._publish(ex, "exec_create: " + " ".join(ex.config["Cmd"]))
         return {"Id": ex.id}
 
     def inspect(self, exec_id: str) -> dict[str, Any]:
@@ -240,8 +252,11 @@ class ExecService:
             raise Conflict(f"Exec {ex.id} is not running")
         ex.process.resize(height, width)
 
-    def tty_of(self, exec_id: str) -> bool:
-        return self._get(exec_id).tty
+    def ids_of(self, container_id: str) -> list[str]:
+        """A container's ExecIDs: its execs not finished yet (dockerd drops them at exit)."""
+        with self._lock:
+            return [ex.id for ex in self._execs.values()
+                    if ex.container_id == container_id and ex.exit_code is None]
 
     # --- the process -------------------------------------------------------------------------
     def _launch(self, ex: _Exec, stdin: bool | None = None) -> ExecProcess:
@@ -267,6 +282,7 @@ class ExecService:
             raise TugboatError(str(e)) from e
         ex.process, ex.pid = proc, proc.pid
         ex.launched.set()
+        self._publish(ex, "exec_start: " + " ".join(cfg["Cmd"]))
         return proc
 
     def _finish(self, ex: _Exec, proc: ExecProcess, drain: bool) -> None:
@@ -282,6 +298,7 @@ class ExecService:
             log.exception("waiting for exec %s", ex.id)
             code = 255
         self._ended(ex, code)
+        self._publish(ex, "exec_die", {"exitCode": str(code)})
 
     @staticmethod
     def _ended(ex: _Exec, code: int) -> None:

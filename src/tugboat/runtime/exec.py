@@ -106,8 +106,9 @@ class ExecProcess:
         """(stream, bytes) until the process's output ends (stream 1 for a TTY), or until
         ``stop_fd`` becomes readable (a client detaching: the process keeps running).
 
-        Output also ends when runc exits (the process is done) even if a background child
-        still holds the pipe, as docker exec returns for `sh -c 'sleep 100 &'`."""
+        Output also ends when runc exits, without waiting for other writers.  (Foreground runc
+        itself copies the process's stdio and waits for EOF, so a background child that keeps
+        stdout open holds the exec until it closes it; dockerd's detached runc does not.)"""
         open_fds = {self._master: 1} if self._master is not None else dict(self._outputs)
         pidfd = os.pidfd_open(self._proc.pid)
         try:
@@ -254,8 +255,8 @@ def _start_error(log_file: Path, stderr_fd: int) -> str:
     except OSError:
         text = ""
     chunks = []
-    while True:
-        data = os.read(stderr_fd, 65536)
+    while select.select([stderr_fd], [], [], 1.0)[0]:   # bounded: never hang on a stray writer
+        data = _read(stderr_fd)
         if not data:
             break
         chunks.append(data)

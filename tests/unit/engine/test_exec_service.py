@@ -14,7 +14,7 @@ CID = "c" * 64
 
 
 def _service(status: str = "running") -> tuple[ExecService, dict]:
-    containers = {CID: SimpleNamespace(id=CID, state=State(status=status), config={"Env": ["A=1"]},
+    containers = {CID: SimpleNamespace(id=CID, name="/web", state=State(status=status), config={"Env": ["A=1"]},
                                        host_config={})}
 
     def lookup(ref: str):
