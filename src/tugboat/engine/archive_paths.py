@@ -22,6 +22,7 @@ from typing import Any
 
 from tugboat.api.timefmt import rfc3339nano
 from tugboat.errors import InvalidArgument
+from tugboat.fsscope import resolve_in_scope
 
 MAX_SYMLINKS = 255
 
@@ -99,40 +100,7 @@ def follow_in_scope(root: str, path: str, follow_last: bool = True) -> str:
     """The container-absolute path (e.g. "/etc/x") of ``path`` with its symlinks followed inside
     ``root``; missing components are kept as they are.  ``follow_last=False`` leaves the final
     component alone (lstat semantics)."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    last = None
-    if not follow_last and parts and parts[-1] != "..":
-        last = parts.pop()
-    out: list[str] = []
-    todo = list(reversed(parts))
-    hops = 0
-    while todo:
-        c = todo.pop()
-        if c in ("", "."):
-            continue
-        if c == "..":
-            if out:
-                out.pop()
-            continue
-        host = os.path.join(root, *out, c)
-        try:
-            st = os.lstat(host)
-        except (FileNotFoundError, NotADirectoryError):
-            out.append(c)
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            hops += 1
-            if hops > MAX_SYMLINKS:
-                raise InvalidArgument(f"too many links in {path}")
-            target = os.readlink(host)
-            if target.startswith("/"):
-                out = []
-            todo.extend(reversed(target.split("/")))
-            continue
-        out.append(c)
-    if last is not None:
-        out.append(last)
-    return "/" + "/".join(out)
+    return "/" + "/".join(resolve_in_scope(root, path, follow_last))
 
 
 def host_path(root: str, container_abs: str) -> str:

@@ -13,11 +13,11 @@ libcontainer/user.GetExecUser plus moby's getUser), checked against it:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tugboat.errors import InvalidArgument
+from tugboat.fsscope import resolve_in_scope
 
 _MAX_ID = 2**31 - 1
 
@@ -58,28 +58,7 @@ def _in_rootfs(rootfs: Path, path: str) -> Path:
     that is a symlink is replaced by its target, absolute targets restart at ``rootfs`` and ``..``
     stops at it, so a container's ``/etc -> /etc`` or ``/etc -> ../../..`` never makes tugd read
     the host's files."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    done: list[str] = []
-    links = 0
-    while parts:
-        name = parts.pop(0)
-        if name == "..":
-            if done:
-                done.pop()
-            continue
-        candidate = rootfs.joinpath(*done, name)
-        try:
-            target = os.readlink(candidate)
-        except OSError:          # not a symlink (or missing): a plain component
-            done.append(name)
-            continue
-        links += 1
-        if links > 40:
-            raise InvalidArgument(f"too many levels of symbolic links resolving {path}")
-        if target.startswith("/"):
-            done = []
-        parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-    return rootfs.joinpath(*done)
+    return rootfs.joinpath(*resolve_in_scope(rootfs, path))
 
 
 def resolve_user(rootfs: Path, spec: str, group_add: list[str] | None = None) -> ResolvedUser:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from tugboat.errors import InvalidArgument
+from tugboat.fsscope import resolve_in_scope
 from tugboat.store.fsutil import remove_tree
 from tugboat.store.tarsplit import SplitWriter
 
@@ -45,7 +46,6 @@ WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
 WHITEOUT_OPAQUE = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
-_MAX_SYMLINKS = 40
 MAX_SPECIAL_SIZE = 1 << 20        # PAX / GNU long-name records held in memory (Go's limit too)
 # Errors a malformed archive provokes (not the host's fault): reported as InvalidArgument.
 _ARCHIVE_ERRNOS = {errno.ENOENT, errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
@@ -182,33 +182,10 @@ class _Unpacker:
 
     def resolve_dir(self, parts: list[str], name: str) -> str:
         """The real (symlink-free) relative path of a parent directory, created if missing."""
-        out: list[str] = []
-        todo = list(reversed(parts))
-        hops = 0
-        while todo:
-            c = todo.pop()
-            if c in ("", "."):
-                continue
-            if c == "..":
-                if out:
-                    out.pop()
-                continue
-            p = os.path.join(self.root, *out, c)
-            try:
-                st = os.lstat(p)
-            except (FileNotFoundError, NotADirectoryError):
-                out.append(c)
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                hops += 1
-                if hops > _MAX_SYMLINKS:
-                    raise InvalidArgument(f"invalid tar entry {name!r}: too many levels of symbolic links")
-                target = os.readlink(p)
-                if target.startswith("/"):
-                    out = []
-                todo.extend(reversed(target.split("/")))
-                continue
-            out.append(c)
+        try:
+            out = resolve_in_scope(self.root, "/".join(parts))
+        except InvalidArgument:
+            raise InvalidArgument(f"invalid tar entry {name!r}: too many levels of symbolic links") from None
         for i in range(len(out)):
             p = os.path.join(self.root, *out[:i + 1])
             try:

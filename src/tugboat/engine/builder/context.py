@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from tugboat.api.dockerignore import PatternMatcher, read_patterns
 from tugboat.engine.builder.tarsum import Header, source_hash
 from tugboat.errors import InvalidArgument, NotFound
+from tugboat.fsscope import resolve_in_scope
 from tugboat.store.untar import decompressed
 
 _MAX_LINKS = 40
@@ -179,27 +180,7 @@ class BuildContext:
 
 def scoped_path(root: Path, rel: str, follow_last: bool = True) -> Path:
     """FollowSymlinkInScope: resolve ``rel`` under ``root``; links never leave it."""
-    parts = [p for p in rel.split("/") if p not in ("", ".")]
-    done: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        candidate = root.joinpath(*done, part)
-        if candidate.is_symlink() and (parts or follow_last):
-            hops += 1
-            if hops > _MAX_LINKS:
-                raise InvalidArgument(f"too many links in {rel}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                done = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        done.append(part)
-    return root.joinpath(*done)
+    return root.joinpath(*resolve_in_scope(root, rel, follow_last))
 
 
 def resolve_in(root: Path, src: str) -> list[str]:
