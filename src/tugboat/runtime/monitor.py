@@ -162,15 +162,19 @@ class LogWriter:
         now = time.time_ns()
         buf = self.partial[stream] + data
         out = []
+        # As moby's copier, which never holds more than 16 KiB: a record ends at a newline
+        # within the first MAX_LINE bytes, else it is cut at MAX_LINE, however the data was
+        # chunked by the reads (so the records do not depend on timing).
         while True:
-            i = buf.find(b"\n")
-            if i < 0:
+            i = buf.find(b"\n", 0, MAX_LINE)
+            if i >= 0:
+                out.append(self._record(stream, buf[:i + 1], now))
+                buf = buf[i + 1:]
+            elif len(buf) >= MAX_LINE:
+                out.append(self._record(stream, buf[:MAX_LINE], now))
+                buf = buf[MAX_LINE:]
+            else:
                 break
-            out.append(self._record(stream, buf[:i + 1], now))
-            buf = buf[i + 1:]
-        while len(buf) >= MAX_LINE:
-            out.append(self._record(stream, buf[:MAX_LINE], now))
-            buf = buf[MAX_LINE:]
         self.partial[stream] = buf
         if out:
             self._append(b"".join(out))

@@ -3,7 +3,7 @@
  * invocation, json-file log lines, attach socket protocol and exit.json.
  * monitor.py is the specification: keep the two in step (the unit tests in
  * tests/unit/runtime run both and compare their log output byte for byte).
- * In step with monitor.py sha256 779cb785c8016d54 (test_rt_monitor_c checks it: after a
+ * In step with monitor.py sha256 634dae612aae0647 (test_rt_monitor_c checks it: after a
  * change to monitor.py, port it here, then update this hash).
  *
  * Usage: tug-monitor <bundle>/monitor.conf
@@ -673,17 +673,23 @@ static void log_write(int stream, const char *data, size_t n)
     static buf_t out;
     out.len = 0;
     size_t off = 0;
+    /* As moby's copier, which never holds more than 16 KiB: a record ends at a newline
+     * within the first MAX_LINE bytes, else it is cut at MAX_LINE, however the data was
+     * chunked by the reads (so the records do not depend on timing). */
     for (;;) {
-        char *nl = memchr(part->p + off, '\n', part->len - off);
-        if (!nl)
+        size_t avail = part->len - off;
+        size_t scan = avail < MAX_LINE ? avail : MAX_LINE;
+        char *nl = memchr(part->p + off, '\n', scan);
+        if (nl) {
+            size_t l = (size_t)(nl - (part->p + off)) + 1;
+            log_record(&out, stream, part->p + off, l, now);
+            off += l;
+        } else if (avail >= MAX_LINE) {
+            log_record(&out, stream, part->p + off, MAX_LINE, now);
+            off += MAX_LINE;
+        } else {
             break;
-        size_t l = (size_t)(nl - (part->p + off)) + 1;
-        log_record(&out, stream, part->p + off, l, now);
-        off += l;
-    }
-    while (part->len - off >= MAX_LINE) {
-        log_record(&out, stream, part->p + off, MAX_LINE, now);
-        off += MAX_LINE;
+        }
     }
     buf_consume(part, off);
     if (out.len)
