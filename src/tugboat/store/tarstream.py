@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from tugboat.errors import TugboatError
+
 BLOCK = 512
 CHUNK = 1 << 20
 WHITEOUT_PREFIX = ".wh."
@@ -127,14 +129,16 @@ class TarWriter:
 
 
 def _payload(path: str, size: int) -> Iterator[bytes]:
-    """Exactly ``size`` bytes of the file (zero-filled if it shrank meanwhile), then padding."""
+    """Exactly ``size`` bytes of the file, then padding. A file that shrank since it was stat'ed
+    fails the archive, as Go's archive/tar does for dockerd ("missed writing N bytes"): zero
+    bytes would be content the file never had."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         left = size
         while left:
             chunk = os.read(fd, min(CHUNK, left))
             if not chunk:
-                chunk = b"\0" * min(CHUNK, left)
+                raise TugboatError(f"archive/tar: missed writing {left} bytes")
             yield chunk
             left -= len(chunk)
     finally:
