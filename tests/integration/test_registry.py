@@ -506,3 +506,72 @@ def test_docker_py_login_and_pull_with_auth_config(auth_registry: Registry, dcli
             dclient.images.remove(f"{name}:1", force=True)
         except docker.errors.APIError:
             pass
+
+
+def _put_blob(addr: str, repo: str, data: bytes) -> str:
+    """Monolithic blob upload straight to the registry (POST then PUT ?digest=)."""
+    import hashlib
+
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    req = urllib.request.Request(f"http://{addr}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        loc = r.headers["Location"]
+    if loc.startswith("/"):
+        loc = f"http://{addr}{loc}"
+    sep = "&" if "?" in loc else "?"
+    req = urllib.request.Request(f"{loc}{sep}digest={digest}", method="PUT", data=data,
+                                 headers={"Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+    return digest
+
+
+@pytest.mark.skipif(TARGET == "docker", reason="dockerd 20.10 cannot pull zstd layers (added in 23.0)")
+def test_pull_oci_image_with_a_zstd_layer(registry: Registry, tug, token: str) -> None:
+    """An OCI manifest whose layer is tar+zstd (as newer builders push them) pulls, verifies and
+    runs: the diff ID in the config is the digest of the uncompressed tar."""
+    import hashlib
+    import io
+    import tarfile
+
+    import zstandard
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        busybox = Path("/bin/busybox").read_bytes()
+        ti = tarfile.TarInfo("bin/busybox")
+        ti.size, ti.mode = len(busybox), 0o755
+        tf.addfile(ti, io.BytesIO(busybox))
+        msg = b"zstd layer works\n"
+        ti = tarfile.TarInfo("msg.txt")
+        ti.size = len(msg)
+        tf.addfile(ti, io.BytesIO(msg))
+    plain = buf.getvalue()
+    layer = zstandard.ZstdCompressor().compress(plain)
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["/bin/busybox", "cat", "/msg.txt"]},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(plain).hexdigest()]},
+    }).encode()
+    repo = f"tt{token}/zstd"
+    layer_digest = _put_blob(registry.addr, repo, layer)
+    config_digest = _put_blob(registry.addr, repo, config)
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+                    "digest": layer_digest, "size": len(layer)}],
+    }).encode()
+    req = urllib.request.Request(f"http://{registry.addr}/v2/{repo}/manifests/1", method="PUT", data=manifest,
+                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+    name = f"{registry.addr}/{repo}:1"
+    try:
+        p = tug("pull", name, check=True)
+        assert "Pull complete" in p.stdout, p.stdout
+        run = tug("run", "--rm", name, check=True)
+        assert run.stdout == "zstd layer works\n"
+    finally:
+        _rmi(tug, name)

@@ -80,7 +80,7 @@ class _Peek:
 
 
 def decompressed(stream: BinaryIO) -> BinaryIO:
-    """The tar inside ``stream``: plain, gzip, bzip2 or xz, auto-detected as Docker does."""
+    """The tar inside ``stream``: plain, gzip, bzip2, xz or zstd, auto-detected as Docker does."""
     peek = _Peek(stream)
     head = peek.head
     src = cast(BinaryIO, peek)
@@ -91,8 +91,28 @@ def decompressed(stream: BinaryIO) -> BinaryIO:
     if head.startswith(b"\xfd7zXZ\x00"):
         return cast(BinaryIO, lzma.LZMAFile(src, "rb"))
     if head.startswith(b"\x28\xb5\x2f\xfd"):
-        raise InvalidArgument("zstd compressed layers are not supported")
+        return cast(BinaryIO, _Zstd(src))
     return src
+
+
+class _Zstd:
+    """zstd layers (OCI ``tar+zstd``) through the zstandard binding, whose errors become
+    OSError like those of the other decompressors. Imported only when such a layer arrives."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        import zstandard
+
+        self._error = zstandard.ZstdError
+        self._r = zstandard.ZstdDecompressor().stream_reader(src, read_across_frames=True)
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return bytes(self._r.read(n))
+        except self._error as e:
+            raise OSError(f"zstd: {e}") from e
+
+    def readable(self) -> bool:
+        return True
 
 
 class _Reader:

@@ -71,6 +71,28 @@ def test_roundtrip_gzip_input_gives_uncompressed_tar(store: LayerStore) -> None:
     assert b"".join(store.tar(layer.chain_id)) == data
 
 
+def test_roundtrip_zstd_input_gives_uncompressed_tar(store: LayerStore) -> None:
+    """OCI layers may be tar+zstd (also as several frames); the diff ID is the plain tar's."""
+    import zstandard
+
+    data = make_tar(_complex_entries())
+    half = len(data) // 2
+    cctx = zstandard.ZstdCompressor()
+    two_frames = cctx.compress(data[:half]) + cctx.compress(data[half:])
+    layer = store.register(io.BytesIO(two_frames), None)
+    assert layer.diff_id == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert b"".join(store.tar(layer.chain_id)) == data
+
+
+def test_corrupt_zstd_is_refused(store: LayerStore) -> None:
+    import zstandard
+
+    blob = bytearray(zstandard.ZstdCompressor().compress(make_tar([reg("f", b"x" * 5000)])))
+    blob[len(blob) // 2] ^= 0xFF
+    with pytest.raises(InvalidArgument, match="invalid layer archive"):
+        store.register(io.BytesIO(bytes(blob)), None)
+
+
 def test_roundtrip_trailing_garbage_and_duplicates(store: LayerStore) -> None:
     entries = [
         reg("a/f", b"first version"),
