@@ -575,3 +575,25 @@ def test_pull_oci_image_with_a_zstd_layer(registry: Registry, tug, token: str) -
         assert run.stdout == "zstd layer works\n"
     finally:
         _rmi(tug, name)
+
+
+@pytest.mark.skipif(TARGET == "docker", reason="needs a second, empty tugd")
+def test_pushed_image_pulls_into_a_fresh_tugd_and_runs(registry: Registry, tug, isolated_tugd, token: str) -> None:
+    """Push from the session's tugd, pull into another tugd with an empty data root (no layer
+    shared, so every blob comes over the wire and is verified), and run it there."""
+    from .conftest import CLI
+
+    fresh = CLI("tug", TUG, isolated_tugd.env)
+    name = f"{registry.addr}/tt{token}/fresh-daemon:1"
+    tug("tag", "busybox:latest", name, check=True)
+    try:
+        tug("push", name, check=True, timeout=120)
+        fresh("rmi", "-f", "busybox:latest")          # the fixture imported one; start empty
+        assert fresh("images", "-q").stdout.strip() == ""
+        p = fresh("pull", name, check=True, timeout=120)
+        assert "Pull complete" in p.stdout and f"Status: Downloaded newer image for {name}" in p.stdout
+        out = fresh("run", "--rm", name, "echo", "pulled into a fresh daemon", check=True)
+        assert out.stdout == "pulled into a fresh daemon\n"
+    finally:
+        _rmi(tug, name)
+        _rmi(fresh, name)

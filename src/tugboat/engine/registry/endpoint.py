@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 DOCKER_IO = "docker.io"
 DOCKER_IO_ENDPOINT = "registry-1.docker.io"
 INDEX_SERVER = "https://index.docker.io/v1/"
-CERTS_DIR = "/etc/docker/certs.d"   # the key the docker CLI stores Hub credentials under
+CERTS_DIR = "/etc/tugboat/certs.d"   # Tugboat's own /etc/docker/certs.d: <host[:port]>/{ca.crt,client.cert,client.key}
 
 
 @dataclass
@@ -29,7 +29,7 @@ class RegistryOptions:
     mirrors: list[str] = field(default_factory=list)
     max_downloads: int = 3
     max_uploads: int = 5
-    # dockerd reads CAs and client certificates from /etc/docker/certs.d/<host[:port]>/
+    # Like dockerd's /etc/docker/certs.d: CAs and client certificates per <host[:port]>/
     # (ca.crt / *.crt, client.cert + client.key); "registry-certs-dir" in daemon.json
     # (a Tugboat extension, used by the tests) is searched first.
     certs_dirs: list[str] = field(default_factory=lambda: [CERTS_DIR])
