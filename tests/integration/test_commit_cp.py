@@ -305,7 +305,11 @@ def test_symlink_swap_race_cannot_reach_the_host(docker_cli, new_name, tmp_path)
             text = out.read_text()
             seen.add(text)
             successes += 1
-            assert text in ("mine\n", "dir\n"), text[:40]
+            # Container content only: "mine" (its /etc/shadow through the symlink, resolved
+            # inside the container) or "dir"; a read torn by the container rewriting the file
+            # may come back as NULs, but never as the host's /etc/shadow.
+            assert text.strip("\0") in ("mine\n", "dir\n", ""), text[:40]
+            assert "root:" not in text
             if successes >= 5:
                 break
     assert seen, "no copy succeeded"

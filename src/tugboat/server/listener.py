@@ -14,6 +14,7 @@ import os
 import socket
 import socketserver
 import stat
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ class _UnixServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = False
+    # socketserver's default backlog is 5; on a unix socket a full backlog makes connect() fail
+    # at once (EAGAIN), so a burst of clients would see "Cannot connect". Go's listener, and so
+    # dockerd, uses the kernel's maximum.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, path: str, app: App):
         self.app = app
@@ -51,7 +56,12 @@ class _UnixServer(socketserver.ThreadingUnixStreamServer):
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # Never print to stderr and never stop serving: log and drop this connection.
+        # Never print to stderr and never stop serving: log and drop this connection. A client
+        # that went away mid-request (ctrl-c, a dropped `run -d` wait) is normal, not an error.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+            log.debug("client went away: %s", exc)
+            return
         log.exception("error while serving a connection")
 
     def close_connections(self) -> None:
