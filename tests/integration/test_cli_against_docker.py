@@ -1,8 +1,9 @@
 """`tug` and the real docker CLI side by side against the same Docker Engine (dockerd 20.10).
 
-These compare tug with Docker itself, so they need /var/run/docker.sock and /usr/local/bin/docker;
-without them the module is skipped (nothing else can stand in for "what Docker prints"). Every
-object created here is named tugcli-test-* and removed afterwards.
+"What Docker prints" can only come from Docker itself: these run both clients against the
+Docker Engine of the harness's `docker_engine` fixture (the one on /var/run/docker.sock, or a
+private dockerd the tests start when none runs, as on a fresh CI machine). Every object created
+here is named tugcli-test-* and removed afterwards.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -20,27 +20,15 @@ from pathlib import Path
 
 import pytest
 
-SOCK = "/var/run/docker.sock"
-HOST = f"unix://{SOCK}"
+HOST = ""          # the docker_engine fixture's host, set before any test of this module runs
 IMAGE = "tugcli-test-busybox:latest"
 
 
-def _docker_answers() -> bool:
-    if not os.path.exists(SOCK) or not shutil.which("docker"):
-        return False
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect(SOCK)
-            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-            return b"OK" in s.recv(4096)
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _docker_answers(),
-                                reason=f"no Docker Engine answering on {SOCK}: these tests compare tug "
-                                       "with Docker itself")
+@pytest.fixture(scope="module", autouse=True)
+def _docker_host(docker_engine) -> Iterator[None]:
+    global HOST
+    HOST = docker_engine.host
+    yield
 
 
 def run(tool: str, *args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
