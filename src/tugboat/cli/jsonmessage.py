@@ -81,3 +81,14 @@ def display(messages: Iterable[dict[str, Any]], out: TextIO | None,
     if out is not None:
         out.flush()
     return seen
+
+
+def show(ctx: Any, resp: Any, out: TextIO | None) -> int:
+    """A command's whole progress stream (pull, push, load, import): 0, or 1 after printing the
+    error the stream carried, as docker exits."""
+    try:
+        display(resp.iter_json(), out)
+    except StreamError as e:
+        ctx.eprint(str(e))
+        return 1
+    return 0

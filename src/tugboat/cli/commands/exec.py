@@ -77,7 +77,8 @@ def exec_(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    restore = _tty_setup(execs, exec_id, stdin) if tty else None
+    from tugboat.cli.terminal import attach_terminal
+    restore = attach_terminal(lambda h, w: execs.resize(exec_id, h, w), stdin) if tty else None
     detached: list[bool] = []
     if stdin:
         import threading
@@ -113,40 +114,6 @@ def exec_(ctx: Context, argv: list[str], path: str) -> int:
         ctx.daemon_error(e)
         return 1
     return int(code or 0)
-
-
-def _tty_setup(execs: Any, exec_id: str, stdin: bool) -> Any:
-    """Size the exec's pty like our terminal (and follow SIGWINCH); raw mode with -i.
-    Returns a function restoring the terminal, or None."""
-    import signal
-    out_fd = sys.stdout.fileno()
-    if not os.isatty(out_fd):
-        return None
-
-    def resize(*_: Any) -> None:
-        try:
-            size = os.get_terminal_size(out_fd)
-            execs.resize(exec_id, size.lines, size.columns)
-        except (OSError, APIError):
-            pass
-
-    resize()
-    try:
-        signal.signal(signal.SIGWINCH, resize)
-    except (ValueError, OSError):
-        pass
-    in_fd = sys.stdin.fileno()
-    if not stdin or not os.isatty(in_fd):
-        return None
-    import termios
-    import tty
-    saved = termios.tcgetattr(in_fd)
-    tty.setraw(in_fd)
-
-    def restore() -> None:
-        termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
-
-    return restore
 
 
 _CTRL = {f"ctrl-{c}": i for i, c in enumerate("@abcdefghijklmnopqrstuvwxyz[\\]^_")}

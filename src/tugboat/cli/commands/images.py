@@ -6,6 +6,7 @@ import sys
 
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, L, S, Spec, UsageError, parse
+from tugboat.cli.jsonmessage import show
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
@@ -93,16 +94,6 @@ def tag(ctx: Context, argv: list[str], path: str) -> int:
     return 0
 
 
-def _progress(ctx: Context, resp: Any, out: Any) -> int:
-    from tugboat.cli.jsonmessage import StreamError, display
-    try:
-        display(resp.iter_json(), out)
-    except StreamError as e:
-        ctx.eprint(str(e))
-        return 1
-    return 0
-
-
 def import_(ctx: Context, argv: list[str], path: str) -> int:
     spec = Spec(path, f"docker {path} [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
                 "Import the contents from a tarball to create a filesystem image", [
@@ -139,7 +130,7 @@ def import_(ctx: Context, argv: list[str], path: str) -> int:
         except (APIError, DaemonUnreachable) as e:
             ctx.daemon_error(e)
             return 1
-        return _progress(ctx, resp, ctx.out)
+        return show(ctx, resp, ctx.out)
     finally:
         if f is not None:
             f.close()
@@ -188,7 +179,7 @@ def load(ctx: Context, argv: list[str], path: str) -> int:
         except (APIError, DaemonUnreachable) as e:
             ctx.daemon_error(e)
             return 1
-        return _progress(ctx, resp, ctx.out)
+        return show(ctx, resp, ctx.out)
     finally:
         if f is not sys.stdin.buffer:
             f.close()

@@ -11,11 +11,12 @@ import sys
 
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, I, L, S, Spec, UsageError, parse
+from tugboat.cli.jsonmessage import show
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 
 def _name_only(image: str) -> bool:
@@ -31,16 +32,6 @@ def _full_ref(image: str) -> str:
     head, sep, last = image.rpartition("/")
     name, colon, tag = last.partition(":")
     return normalize_repo(head + sep + name) + (":" + tag if colon else "")
-
-
-def _stream(ctx: Context, resp: Any, out: Any) -> int:
-    from tugboat.cli.jsonmessage import StreamError, display
-    try:
-        display(resp.iter_json(), out)
-    except StreamError as e:
-        ctx.eprint(str(e))
-        return 1
-    return 0
 
 
 def pull(ctx: Context, argv: list[str], path: str) -> int:
@@ -70,7 +61,7 @@ def pull(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    rc = _stream(ctx, resp, None if opts["quiet"] else ctx.out)
+    rc = show(ctx, resp, None if opts["quiet"] else ctx.out)
     if rc == 0:
         ctx.print(_full_ref(image) if not opts["all_tags"] else _full_ref(image))
     return rc
@@ -99,7 +90,7 @@ def push(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    rc = _stream(ctx, resp, None if opts["quiet"] else ctx.out)
+    rc = show(ctx, resp, None if opts["quiet"] else ctx.out)
     if rc == 0 and opts["quiet"]:
         ctx.print(image)
     return rc

@@ -444,7 +444,8 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
             return 1
         _fail(ctx, run_path, msg)
         return status_for_start_error(e.message)
-    restore = _tty_setup(ctx, id, stdin) if tty else None
+    from tugboat.cli.terminal import attach_terminal
+    restore = attach_terminal(lambda h, w: ctx.client.containers.resize(id, h, w), stdin) if tty else None
     if stdin:
         import threading
         threading.Thread(target=_pump_stdin, args=(hijacked,), daemon=True).start()
@@ -479,41 +480,6 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
         ctx.eprint(f"Error waiting for container: {err['Message']}")
         return 125
     return int(result.get("StatusCode", 0))
-
-
-def _tty_setup(ctx: Context, id: str, stdin: bool) -> Any:
-    """With -t: size the container's pty like ours (and follow SIGWINCH); with -i too, put our
-    terminal in raw mode so keystrokes (and the detach keys) go to the container unmodified.
-    Returns a function restoring the terminal, or None."""
-    import signal
-    out_fd = sys.stdout.fileno()
-    if not os.isatty(out_fd):
-        return None
-
-    def resize(*_: Any) -> None:
-        try:
-            size = os.get_terminal_size(out_fd)
-            ctx.client.containers.resize(id, size.lines, size.columns)
-        except (OSError, APIError):
-            pass
-
-    resize()
-    try:
-        signal.signal(signal.SIGWINCH, resize)
-    except (ValueError, OSError):
-        pass
-    in_fd = sys.stdin.fileno()
-    if not stdin or not os.isatty(in_fd):
-        return None
-    import termios
-    import tty
-    saved = termios.tcgetattr(in_fd)
-    tty.setraw(in_fd)
-
-    def restore() -> None:
-        termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
-
-    return restore
 
 
 def _proxy_signals(ctx: Context, id: str, tty: bool) -> None:
