@@ -8,7 +8,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
 
@@ -57,3 +57,15 @@ def write_stream(ctx: Any, chunks: Iterable[bytes], path: str | None) -> int:
         ctx.eprint(f"failed to save: {e}")
         return 1
     return 0
+
+
+def socket_chunks(sock: Any) -> Iterator[bytes]:
+    """What a hijacked connection sends, until the daemon closes it (or it breaks)."""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        yield data

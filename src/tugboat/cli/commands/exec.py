@@ -88,19 +88,9 @@ def exec_(ctx: Context, argv: list[str], path: str) -> int:
             keys = b""
         threading.Thread(target=_pump_stdin, args=(hijacked, keys, detached), daemon=True).start()
 
-    def chunks() -> Any:
-        while True:
-            try:
-                data = hijacked.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            yield data
-
-    from tugboat.cli.streams import copy_output
+    from tugboat.cli.streams import copy_output, socket_chunks
     try:
-        copy_output(chunks(), tty)
+        copy_output(socket_chunks(hijacked), tty)
     finally:
         if restore is not None:
             restore()

@@ -451,19 +451,9 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
         threading.Thread(target=_pump_stdin, args=(hijacked,), daemon=True).start()
     _proxy_signals(ctx, id, tty)
 
-    def chunks() -> Any:
-        while True:
-            try:
-                data = hijacked.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            yield data
-
-    from tugboat.cli.streams import copy_output
+    from tugboat.cli.streams import copy_output, socket_chunks
     try:
-        copy_output(chunks(), tty)
+        copy_output(socket_chunks(hijacked), tty)
     finally:
         if restore is not None:
             restore()
