@@ -12,9 +12,7 @@ import base64
 import os
 import platform
 import secrets
-import shutil
 import socket
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 from tugboat.api.timefmt import now_ns, rfc3339nano
 from tugboat.api.version import API_VERSION, ENGINE_VERSION, MIN_API_VERSION
+from tugboat.runtime.runc import runc_version as probe_runc_version
 from tugboat.store.atomic import write_atomic
 
 GIT_COMMIT = "tugboat"
@@ -111,20 +110,7 @@ class SystemService:
         """(version, commit) from `runc --version`, cached; ("", "") if runc is missing."""
         with self._lock:
             if self._runc is None:
-                version = commit = ""
-                exe = shutil.which(self._runc_binary())
-                if exe:
-                    try:
-                        out = subprocess.run([exe, "--version"], capture_output=True, text=True,
-                                             timeout=5).stdout
-                    except (OSError, subprocess.SubprocessError):
-                        out = ""
-                    for line in out.splitlines():
-                        if line.startswith("runc version "):
-                            version = line[len("runc version "):].strip()
-                        elif line.startswith("commit: "):
-                            commit = line[len("commit: "):].strip()
-                self._runc = (version, commit)
+                self._runc = probe_runc_version(self._runc_binary())
             return self._runc
 
     def _data_root(self) -> Path:

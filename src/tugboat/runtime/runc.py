@@ -63,6 +63,28 @@ def clean_error(output: str) -> str:
     return "\n".join(plain).strip()
 
 
+def runc_version(binary: str) -> tuple[str, str]:
+    """(version, commit) from `<binary> --version`; ("", "") if it is missing or says nothing
+    usable. For /version and /info, which report the runtime as dockerd does."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which(binary)
+    if not exe:
+        return "", ""
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "", ""
+    version = commit = ""
+    for line in out.splitlines():
+        if line.startswith("runc version "):
+            version = line[len("runc version "):].strip()
+        elif line.startswith("commit: "):
+            commit = line[len("commit: "):].strip()
+    return version, commit
+
+
 class RuncError(TugboatError):
     """runc exited non-zero; ``.message`` is runc's cleaned message."""
 

@@ -16,7 +16,7 @@ from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    pass
+    from typing import Any
 
 
 def _name_only(image: str) -> bool:
@@ -34,6 +34,19 @@ def _full_ref(image: str) -> str:
     return normalize_repo(head + sep + name) + (":" + tag if colon else "")
 
 
+def _with_default_tag(ctx: Context, opts: dict[str, Any], image: str) -> str | None:
+    """docker's rules shared by pull and push: -a takes a bare name; without -a a bare name gets
+    ":latest" (announced unless -q). None after printing the error."""
+    if opts["all_tags"] and not _name_only(image):
+        ctx.eprint("tag can't be used with --all-tags/-a")
+        return None
+    if not opts["all_tags"] and _name_only(image):
+        image += ":latest"
+        if not opts["quiet"]:
+            ctx.print("Using default tag: latest")
+    return image
+
+
 def pull(ctx: Context, argv: list[str], path: str) -> int:
     spec = Spec(path, f"docker {path} [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", [
         B("all-tags", "a", "Download all tagged images in the repository"),
@@ -42,14 +55,9 @@ def pull(ctx: Context, argv: list[str], path: str) -> int:
         B("quiet", "q", "Suppress verbose output"),
     ], 1, 1)
     opts, args = parse(spec, argv)
-    image = args[0]
-    if opts["all_tags"] and not _name_only(image):
-        ctx.eprint("tag can't be used with --all-tags/-a")
+    image = _with_default_tag(ctx, opts, args[0])
+    if image is None:
         return 1
-    if not opts["all_tags"] and _name_only(image):
-        image += ":latest"
-        if not opts["quiet"]:
-            ctx.print("Using default tag: latest")
     from tugboat.cli import dockerconfig
     repo, tag = image, None
     if "@" not in image and not opts["all_tags"]:
@@ -63,7 +71,7 @@ def pull(ctx: Context, argv: list[str], path: str) -> int:
         return 1
     rc = show(ctx, resp, None if opts["quiet"] else ctx.out)
     if rc == 0:
-        ctx.print(_full_ref(image) if not opts["all_tags"] else _full_ref(image))
+        ctx.print(_full_ref(image))
     return rc
 
 
@@ -74,14 +82,9 @@ def push(ctx: Context, argv: list[str], path: str) -> int:
         B("quiet", "q", "Suppress verbose output"),
     ], 1, 1)
     opts, args = parse(spec, argv)
-    image = args[0]
-    if opts["all_tags"] and not _name_only(image):
-        ctx.eprint("tag can't be used with --all-tags/-a")
+    image = _with_default_tag(ctx, opts, args[0])
+    if image is None:
         return 1
-    if not opts["all_tags"] and _name_only(image):
-        image += ":latest"
-        if not opts["quiet"]:
-            ctx.print("Using default tag: latest")
     head, sep, last = image.rpartition("/")
     name, _, tag = last.partition(":")
     from tugboat.cli import dockerconfig
