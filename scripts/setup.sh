@@ -21,6 +21,7 @@ APT_PACKAGES=(
   openssl         # test CA and certificates for the registry-over-TLS tests
   iproute2        # ip(8): addresses for the tests, network namespaces
   tmux            # interactive tests drive `run -it` / `attach` in a real terminal
+  golang-github-containers-common  # /usr/share/containers/seccomp.json: the default seccomp profile (issue 4)
 )
 
 missing=()
