@@ -7,7 +7,6 @@ read state and call the runtime/layer store, with dockerd's messages.
 from __future__ import annotations
 
 import builtins
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from tugboat.api.timefmt import parse_since
 from tugboat.engine.container_names import normalize
 from tugboat.engine.container_stats import sample_stream
 from tugboat.errors import Conflict, InvalidArgument, NotFound, TugboatError
+from tugboat.runtime.ps import host_ps
 
 if TYPE_CHECKING:
     from tugboat.engine.container_index import ContainerIndex
@@ -94,15 +94,7 @@ class ContainerExtras:
         if not c.rec.state.running:
             raise Conflict(f"Container {c.rec.id} is not running")
         pids = set(self._runtime.ps(c.rec.id))
-        args = (ps_args or "-ef").split()
-        try:
-            out = subprocess.run(["ps", *args], capture_output=True, text=True, timeout=30, check=True).stdout
-        except subprocess.CalledProcessError as e:
-            # dockerd 20.10: the first line of ps's stderr says why it failed
-            first = (e.stderr or "").split("\n", 1)[0]
-            raise TugboatError(f"ps: {first}" if first else f"ps: exit status {e.returncode}") from None
-        except (OSError, subprocess.SubprocessError) as e:
-            raise TugboatError(f"Error running ps: {e}") from None
+        out = host_ps((ps_args or "-ef").split())
         self._publish(c.rec, "top")
         return parse_ps_output(out, pids)
 
