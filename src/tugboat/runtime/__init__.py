@@ -4,7 +4,8 @@ cgroups and the kernel.  Interface: docs/TEAM_CONTRACTS.md ("runtime/ interface"
 Modules: types (interface values), spec (OCI config.json as dockerd builds it),
 users (Config.User resolution in the rootfs), runc (runc CLI wrapper), mounts
 (rootfs mounts), cgroups (v1/v2 layout and removal), monitor (the per-container
-monitor process, stdlib only), container_runtime (ContainerRuntime).
+monitor process, stdlib only), container_runtime (ContainerRuntime),
+chroot_archive (docker cp's file work in a child chrooted into a container's root).
 """
 
 from tugboat.runtime.container_runtime import ContainerRuntime
