@@ -1,11 +1,13 @@
 """Remove every trace a (test) tugd left: processes, runc state, mounts, cgroups, its directory.
 
     python -m tugboat.tools.cleanup --stale                 # /tmp/tt<token> whose tugd is gone
-    python -m tugboat.tools.cleanup --dir /tmp/ttab12cd --cgroup-parent tugtest-ab12cd
+    python -m tugboat.tools.cleanup --dir /tmp/ttab12cd --cgroup-parent tugtest-ab12cd \
+        [--link-prefix ttab12cd] [--chain-prefix TTab12cd]
 
 The integration tests put a private tugd's data root, exec root (run/), socket and pidfile in one
 directory (/tmp/tt<6 hex token>) and give it the cgroup parent tugtest-<token>; their teardown uses
-``clean_daemon_dir`` from here. ``--stale`` sweeps after sessions that were killed before their
+``clean_daemon_dir`` from here (with ``link_prefix``/``chain_prefix`` also the daemon's network
+interfaces and iptables chains, see ``clean_network``). ``--stale`` sweeps after sessions that were killed before their
 teardown ran (`make clean`): a directory counts as stale when the pid in its tugd.pid is gone and no
 process mentions the directory. Nothing here talks to a daemon: by then it is stopped or dead.
 """
@@ -16,6 +18,7 @@ import argparse
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -138,13 +141,78 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
-def clean_daemon_dir(tmp: Path, cgroup_parent: str, exec_root: Path | None = None) -> list[str]:
+def netns_pins(exec_root: Path) -> list[str]:
+    """Mounts under a daemon's ``<exec root>/netns``: pinned namespaces (and the directory's own
+    shared bind mount, network/netns.py)."""
+    return mounts_under(exec_root / "netns")
+
+
+def links_with_prefix(prefix: str) -> list[str]:
+    from tugboat.network.links import links_with_prefix as names  # pyroute2: only when asked
+
+    return names(prefix)
+
+
+def _own_chain(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + "-")
+
+
+def iptables_chains(prefix: str) -> dict[str, list[str]]:
+    """Chains of the filter and nat tables named ``prefix`` or ``prefix-*``."""
+    out: dict[str, list[str]] = {}
+    for table in ("filter", "nat"):
+        r = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True)
+        chains = [line[1:].split()[0] for line in r.stdout.splitlines() if line.startswith(":")]
+        if found := [c for c in chains if _own_chain(c, prefix)]:
+            out[table] = found
+    return out
+
+
+def _jumps_into(prefix: str, table: str) -> list[list[str]]:
+    """`-A CHAIN ...` rules of other chains whose target is one of ours, as argument lists."""
+    r = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True)
+    out = []
+    for line in r.stdout.splitlines():
+        if not line.startswith("-A "):
+            continue
+        args = shlex.split(line)
+        target = args[args.index("-j") + 1] if "-j" in args[:-1] else ""
+        if _own_chain(target, prefix) and not _own_chain(args[1], prefix):
+            out.append(args[1:])
+    return out
+
+
+def clean_network(link_prefix: str | None = None, chain_prefix: str | None = None) -> list[str]:
+    """Delete the interfaces named ``link_prefix*`` and the iptables chains ``chain_prefix[-*]`` of
+    filter and nat with every jump into them. Returns what was removed."""
+    removed: list[str] = []
+    if link_prefix:
+        from tugboat.network.links import disconnect_endpoint
+
+        for name in links_with_prefix(link_prefix):
+            disconnect_endpoint(name)   # any link by name; a veth takes its peer along
+            removed.append(f"network interface {name}")
+    if chain_prefix:
+        for table, chains in iptables_chains(chain_prefix).items():
+            for args in _jumps_into(chain_prefix, table):
+                subprocess.run(["iptables", "-w", "-t", table, "-D", *args], capture_output=True)
+            for verb in ("-F", "-X"):
+                for chain in chains:
+                    subprocess.run(["iptables", "-w", "-t", table, verb, chain], capture_output=True)
+            removed += [f"iptables chain {table} {c}" for c in chains]
+    return removed
+
+
+def clean_daemon_dir(tmp: Path, cgroup_parent: str, exec_root: Path | None = None,
+                     link_prefix: str | None = None, chain_prefix: str | None = None) -> list[str]:
     """Force away whatever a stopped tugd left under ``tmp`` and in ``cgroup_parent``; remove ``tmp``.
+    With ``link_prefix``/``chain_prefix`` also its interfaces and iptables chains (``clean_network``).
 
     Order matters: runc state first (it kills the containers it knows), then processes naming the
-    directory (monitors), then whatever still sits in the cgroups, then mounts, then the cgroup
-    directories, and the directory itself only when nothing is mounted under it any more (never
-    delete through a bind mount into the host). Returns what had to be removed."""
+    directory (monitors), then whatever still sits in the cgroups, then pinned network namespaces
+    (their veths go with them) and the network, then mounts, then the cgroup directories, and the
+    directory itself only when nothing is mounted under it any more (never delete through a bind
+    mount into the host). Returns what had to be removed."""
     forced: list[str] = []
     exec_root = exec_root or tmp / "run"
     runc_root = exec_root / "runc"
@@ -166,6 +234,9 @@ def clean_daemon_dir(tmp: Path, cgroup_parent: str, exec_root: Path | None = Non
             forced.append(f"container cgroups under {d}")
         remove_cgroup_tree(d)
     time.sleep(0.2)
+    for mp in unmount_all_under(exec_root / "netns"):
+        forced.append(f"mount {mp}")
+    forced += clean_network(link_prefix, chain_prefix)
     for mp in unmount_all_under(tmp):
         forced.append(f"mount {mp}")
     for d in cgroup_dirs(cgroup_parent):
@@ -182,9 +253,20 @@ def remove_dir(path: Path) -> None:
             remove_tree(path)
 
 
-def leaks(tmp: Path, cgroup_parent: str) -> list[str]:
-    """What is still there of a daemon dir after clean-up (empty when all is gone)."""
+def leaks(tmp: Path, cgroup_parent: str, exec_root: Path | None = None,
+          link_prefix: str | None = None, chain_prefix: str | None = None) -> list[str]:
+    """What is still there of a daemon dir after clean-up (empty when all is gone); with the
+    prefixes also interfaces and iptables chains (or jumps into them) of that daemon."""
     out = [f"still mounted: {m}" for m in mounts_under(tmp)]
+    if exec_root is not None and not (exec_root == tmp or tmp in exec_root.parents):
+        out += [f"netns still pinned: {m}" for m in netns_pins(exec_root)]
+    if link_prefix:
+        out += [f"network interface left: {n}" for n in links_with_prefix(link_prefix)]
+    if chain_prefix:
+        for table, chains in iptables_chains(chain_prefix).items():
+            out += [f"iptables chain left: {table} {c}" for c in chains]
+        for table in ("filter", "nat"):
+            out += [f"iptables jump left: {table} {' '.join(a)}" for a in _jumps_into(chain_prefix, table)]
     out += [f"process {pid} mentions {tmp}: {cmd}" for pid, cmd in processes_mentioning(tmp)]
     out += [f"cgroup left: {d}" for d in cgroup_dirs(cgroup_parent)]
     if tmp.exists():
@@ -215,15 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--stale", action="store_true", help="every /tmp/tt<token> whose tugd is gone")
     g.add_argument("--dir", type=Path, help="one daemon directory")
     p.add_argument("--cgroup-parent", default="", help="with --dir: its cgroup parent")
+    p.add_argument("--link-prefix", help="with --dir: also delete network interfaces named so")
+    p.add_argument("--chain-prefix", help="with --dir: also delete iptables chains PREFIX, PREFIX-*")
     ns = p.parse_args(argv)
     if os.geteuid() != 0:
         print("cleanup: needs root", file=sys.stderr)
         return 1
     targets = stale_dirs() if ns.stale else [(ns.dir, ns.cgroup_parent)]
+    net = {"link_prefix": ns.link_prefix, "chain_prefix": ns.chain_prefix}
     rc = 0
     for d, parent in targets:
-        forced = clean_daemon_dir(d, parent)
-        left = leaks(d, parent)
+        forced = clean_daemon_dir(d, parent, **net)
+        left = leaks(d, parent, **net)
         print(f"cleanup: {d}: removed {len(forced)} leftovers" + (f"; STILL THERE: {left}" if left else ""))
         rc |= bool(left)
     return rc
