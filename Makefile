@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both do all set-up first and are safe to rerun.
-.PHONY: setup demo test lint unit integration test-docker bench clean
+.PHONY: setup demo test lint unit integration test-docker bench bench-build clean
 
 PY    := .venv/bin/python
 RUFF  := .venv/bin/ruff
@@ -16,7 +16,7 @@ demo: setup
 lint: setup
 	$(RUFF) check src tests bench
 	$(MYPY)
-	$(MYPY) bench/run_latency.py tests/integration
+	$(MYPY) bench/run_latency.py bench/build.py tests/integration
 
 unit: setup
 	$(PYTEST) -q tests/unit
@@ -32,12 +32,16 @@ test-docker: setup
 test: setup
 	$(RUFF) check src tests bench
 	$(MYPY)
-	$(MYPY) bench/run_latency.py tests/integration
+	$(MYPY) bench/run_latency.py bench/build.py tests/integration
 	$(PYTEST) -q -rfE --durations=10 tests
 
 # tug run vs docker run latency; results in bench/results/
 bench: setup
 	$(PY) bench/run_latency.py $(BENCH_ARGS)
+
+# cold and cached image builds, tugd vs Docker's classic builder; results in bench/results/
+bench-build: setup
+	$(PY) bench/build.py $(BENCH_ARGS)
 
 # what killed test sessions left behind (private tugd dirs, mounts, cgroups, processes)
 clean:

@@ -1,6 +1,8 @@
 """The one place that reads the configuration, builds the concrete parts and
 hands them to the server. Nothing else constructs services."""
 
+from typing import Any
+
 from tugboat.config import DaemonConfig
 from tugboat.engine import Engine
 from tugboat.engine.containers import ContainerService
@@ -27,15 +29,48 @@ def build_engine(cfg: DaemonConfig) -> Engine:
 
     images = ImageService(image_store, layers, in_use=image_in_use, events=events)
     images.configure_registries(cfg.extra)
-    containers = ContainerService(cfg.data_root / "containers", images, layers, runtime, events=events)
+    from tugboat.engine.volumes import VolumeService
+    volumes = VolumeService(cfg.data_root / "volumes", events=events,
+                            in_use=lambda name: containers.ids_using_volume(name) if containers else [])
+    containers = ContainerService(cfg.data_root / "containers", images, layers, runtime, events=events,
+                                  volumes=volumes)
     system = SystemService(cfg, container_counts=containers.counts,
                            image_count=lambda: len(images.list(all=False)),
                            storage_driver=layers.driver_name)
+    from tugboat.engine.system_df import DiskUsage
+    system.disk_usage_of = DiskUsage(containers, images, layers, volumes).usage
+    networks = _build_networking(cfg, events, containers)
     containers.restore()
+    volumes.sweep()   # option volumes that no running container uses any more are unmounted
     from tugboat.engine.builder import BuildService
     builds = BuildService(images, containers, layers, runtime, cfg.data_root / "builder" / "tmp")
     from tugboat.engine.exec import ExecService
     execs = ExecService(lookup=containers.record, runtime=runtime, events=events)
     containers.exec_ids = execs.ids_of
     return Engine(containers=containers, images=images, system=system, events=events, builds=builds,
-                  execs=execs)
+                  execs=execs, volumes=volumes, networks=networks)
+
+
+def _build_networking(cfg: DaemonConfig, events: EventBus, containers: ContainerService) -> Any:
+    """Firewall chains (flushed: rebuilt from state), the networks with their bridges, port
+    reservations, the embedded DNS and the containers' sandboxes (netns pinned under the exec root).
+    Before containers.restore(), which re-publishes the ports of running containers."""
+    from tugboat.engine.container_network import ContainerNetworking
+    from tugboat.engine.dns_resolver import ContainerResolver
+    from tugboat.engine.network_record import NetworkSettingsConfig
+    from tugboat.engine.networks import NetworkService
+    from tugboat.network.dns import EmbeddedDNS
+    from tugboat.network.firewall import Firewall
+    from tugboat.network.ports import PortReservations
+
+    settings = NetworkSettingsConfig.from_extra(cfg.extra)
+    firewall = Firewall(settings.iptables_chain_prefix, enabled=settings.iptables)
+    firewall.setup()
+    firewall.reset()
+    networks = NetworkService(cfg.data_root / "network", settings, firewall, events)
+    networks.restore()
+    dns = EmbeddedDNS(ContainerResolver(containers.record, networks, cfg.extra.get("dns")))
+    containers.networking = ContainerNetworking(
+        networks, firewall, PortReservations(), dns, cfg.exec_root / "netns", containers.record, events,
+        link_prefix=str(cfg.extra.get("veth-prefix") or "tug"), default_ip=settings.ip, daemon_dns=cfg.extra)
+    return networks

@@ -36,6 +36,7 @@ Slow tests (restarts, interop with Docker) are marked ``slow``: ``pytest -m "not
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -167,6 +168,7 @@ class Engine:
     proc: subprocess.Popen | None = None
     # what the final clean-up had to remove by force after `rm -f` of every container and a clean stop
     forced: list[str] = field(default_factory=list)
+    token: str = ""   # of its directory, bridge ("tt<token>", also its veths' prefix) and chains ("TT<token>")
 
     @property
     def socket(self) -> Path:
@@ -275,16 +277,68 @@ class Engine:
                         client.remove_container(c["Id"], force=True)
                     except docker.errors.APIError as e:
                         self.forced.append(f"rm -f {c['Id'][:12]} failed: {e}")
+                for n in client.networks():      # user networks: their bridges are not tt<token>*
+                    if n["Name"] not in ("bridge", "host", "none"):
+                        self.forced.append(f"network {n['Name']}")
+                        try:
+                            client.remove_network(n["Id"])
+                        except docker.errors.APIError as e:
+                            self.forced.append(f"network rm {n['Name']} failed: {e}")
                 client.close()
             except Exception as e:  # the daemon may be broken; the rest cleans up by force
                 self.forced.append(f"could not remove containers through the API: {e}")
         self.stop()
-        self.forced.extend(clean_daemon_dir(self.tmp, self.cgroup_parent, self.exec_root))
+        self._drop_daemon_network()
+        self.forced.extend(clean_daemon_dir(self.tmp, self.cgroup_parent, self.exec_root, **self._net_prefixes))
 
     def leaks(self) -> list[str]:
         if self.target != "tugd" or self.tmp is None:
             return []
-        return leaks(self.tmp, self.cgroup_parent)
+        return leaks(self.tmp, self.cgroup_parent, self.exec_root, **self._net_prefixes)
+
+    @property
+    def _net_prefixes(self) -> dict[str, str | None]:
+        """Its interfaces (bridge tt<token>, veths tt<token>*) and iptables chains (TT<token>-*)."""
+        return {"link_prefix": f"tt{self.token}" if self.token else None,
+                "chain_prefix": f"TT{self.token}" if self.token else None}
+
+    def _drop_daemon_network(self) -> None:
+        """What a cleanly stopped tugd keeps by design (as dockerd keeps docker0 and its chains): the
+        default bridge, the chains, the shared bind mount of the netns directory. Removed here without
+        counting as forced; anything else (veths, pinned namespaces) the forced clean-up reports."""
+        if not self.token:
+            return
+        from tugboat.network.links import remove_bridge
+        from tugboat.tools.cleanup import clean_network
+
+        remove_bridge(f"tt{self.token}")
+        clean_network(chain_prefix=f"TT{self.token}")
+        pins = self.exec_root / "netns"
+        if pins.is_dir() and not any(pins.iterdir()):
+            subprocess.run(["umount", str(pins)], capture_output=True)
+
+
+def _free_second_octet() -> int:
+    """A 10.X.0.0/16 with no route on the host (other sessions' bridges included)."""
+    import ipaddress
+
+    from tugboat.network.links import host_routes
+
+    taken = [ipaddress.ip_network(r) for r in host_routes()]
+    for _ in range(100):
+        x = secrets.choice(range(100, 251))
+        if not any(n.overlaps(ipaddress.ip_network(f"10.{x}.0.0/16")) for n in taken):
+            return x
+    raise RuntimeError("no free 10.X.0.0/16 for the test daemon's networks")
+
+
+def network_config(token: str) -> dict[str, Any]:
+    """daemon.json of a private tugd: bridge tt<token> (its veths carry that prefix too) with a /24
+    in 10.X.0.0/16, user networks from the /17 beside it, iptables chains TT<token>-*."""
+    x = _free_second_octet()
+    return {"bridge": f"tt{token}", "bip": f"10.{x}.0.1/24",
+            "default-address-pools": [{"base": f"10.{x}.128.0/17", "size": 24}],
+            "iptables-chain-prefix": f"TT{token}", "veth-prefix": f"tt{token}"}
 
 
 def ensure_busybox(host: str, cli: Path) -> None:
@@ -375,8 +429,10 @@ def private_tugd(engines: list[Engine]) -> Iterator[Engine]:
         raise RuntimeError("the integration tests need root (tugd mounts, runc, cgroups)")
     tmp, token = _new_daemon_dir()
     try:
-        (tmp / "daemon.json").write_text("{}\n")   # never the host's /etc/tugboat/daemon.json
-        eng = Engine(target="tugd", host=f"unix://{tmp}/tugd.sock", tmp=tmp, cgroup_parent=f"tugtest-{token}")
+        # never the host's /etc/tugboat/daemon.json; networking of its own (bridge, subnets, chains)
+        (tmp / "daemon.json").write_text(json.dumps(network_config(token), indent=1) + "\n")
+        eng = Engine(target="tugd", host=f"unix://{tmp}/tugd.sock", tmp=tmp, cgroup_parent=f"tugtest-{token}",
+                     token=token)
         engines.append(eng)
         try:
             eng.start()
@@ -524,6 +580,19 @@ def new_name(track: Tracker) -> Callable[[str], str]:
 def token() -> str:
     """This session's token: put it in image names (tt<token>/...) so they never clash."""
     return TOKEN
+
+
+@pytest.fixture(scope="session")
+def debian_image(tugd: Engine) -> str:
+    """debian:bookworm in the engine under test, from scripts/ensure-debian.sh (debootstrap, cached
+    in /var/cache/tugboat between sessions); left in the engine, like busybox."""
+    cli = DOCKER if tugd.target == "docker" else TUG
+    script = REPO / "scripts" / "ensure-debian.sh"
+    r = subprocess.run([str(script), tugd.host], env={**os.environ, "CLI": str(cli)}, capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"{script} {tugd.host} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return "debian:bookworm"
 
 
 def pytest_configure(config: pytest.Config) -> None:

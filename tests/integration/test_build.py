@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import json
 import os
 import re
@@ -393,7 +394,26 @@ def test_cache_from_and_builder_prune(cli, tmp_path, token, track):
     out = ok(run_build(cli, tmp_path, "--cache-from", name, "-t", name)).stdout
     assert " ---> Using cache\n" in out
     p = ok(cli("builder", "prune", "-f"))
-    assert p.stdout.strip().endswith("Total reclaimed space: 0B")
+    assert "Total reclaimed space:" in p.stdout
+
+
+def test_cache_from_a_loaded_image(cli, tmp_path, token, track):
+    """--cache-from an image that came by `load` (no intermediate images, no parent links): its
+    history stands in for them, every step is a cache hit and the result is that very image."""
+    name = image_name(token, track, "cachefrom-loaded")
+    marker = os.urandom(4).hex()
+    write(tmp_path, {"f.txt": marker, "Dockerfile": (
+        f"FROM busybox\nENV M={marker}\nCOPY f.txt /f\nRUN cat /f > /g\nWORKDIR /w\nCMD [\"cat\", \"/g\"]\n")})
+    ok(run_build(cli, tmp_path, "-t", name))
+    image_id = inspect(cli, name)["Id"]
+    saved = ok(cli("save", name, text=False)).stdout
+    ok(cli("rmi", name))   # the intermediate images go with it
+    assert "Loaded image: " + name in ok(cli("load", input=saved)).stdout.decode()
+    out = ok(run_build(cli, tmp_path, "--cache-from", name, "-t", name)).stdout
+    assert out.count(" ---> Using cache\n") == 5, out
+    assert "Running in" not in out
+    assert inspect(cli, name)["Id"] == image_id
+    assert run_out(cli, name) == marker
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")   # docker-py's stream socket
@@ -458,3 +478,131 @@ def test_run_resources_add_host_and_shm(cli, tmp_path, track):
     track_built(cli, track, out)
     assert "10.1.2.3\tmyhost" in out or "10.1.2.3 myhost" in out
     assert re.search(r"\s8192\s", out), out
+
+
+@pytest.fixture
+def http_files(tmp_path):
+    """A plain HTTP server on 127.0.0.1 serving a directory (what ADD <url> fetches; the engine's
+    daemon downloads, from the host's network)."""
+    import functools
+    import http.server
+    import threading
+    root = tmp_path / "www"
+    root.mkdir()
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_add_remote_url_and_chown_history(cli, tmp_path, http_files, token, track):
+    """ADD <url>: saved under the URL's name with mode 0600, a remote archive is NOT unpacked, the
+    history names the bare content sum; --chown's history form is dockerd's ("--chown=X<sum>")."""
+    www, base = http_files
+    (www / "r.txt").write_text("remote\n")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        ti = tarfile.TarInfo("inner.txt")
+        ti.size = 3
+        tf.addfile(ti, io.BytesIO(b"in\n"))
+    (www / "r.tar.gz").write_bytes(buf.getvalue())
+    ctx = write(tmp_path / "ctx", {"l.txt": "local\n", "Dockerfile": (
+        f"FROM busybox\nADD {base}/r.txt /r/\nADD {base}/r.tar.gz /t/\n"
+        f"ADD --chown=nobody:nogroup {base}/r.txt /owned\nCOPY --chown=1:2 l.txt /l\n")})
+    name = image_name(token, track, "addurl")
+    ok(run_build(cli, ctx, "-t", name))
+    out = run_out(cli, name, "sh", "-c", "stat -c '%n %a %u:%g' /r/r.txt /t/r.tar.gz /owned /l; ls /t")
+    assert out == "/r/r.txt 600 0:0\n/t/r.tar.gz 600 0:0\n/owned 600 65534:65534\n/l 644 1:2\nr.tar.gz\n"
+    hist = history(cli, name)[:4]
+    assert re.fullmatch(r"/bin/sh -c #\(nop\) COPY --chown=1:2file:[0-9a-f]{64} in /l ", hist[0]), hist
+    assert re.fullmatch(r"/bin/sh -c #\(nop\) ADD --chown=nobody:nogroup[0-9a-f]{64} in /owned ", hist[1]), hist
+    assert re.fullmatch(r"/bin/sh -c #\(nop\) ADD [0-9a-f]{64} in /t/ ", hist[2]), hist
+    assert hist[1].split("nogroup")[1] == hist[3].split("ADD ")[1].replace("/r/", "/owned")
+
+
+def test_predefined_proxy_args_and_arg_scope(cli, tmp_path, token, track):
+    """The proxy args need no ARG: RUN sees them, history and the image do not; an ARG is visible
+    only in the stage that declares it (a meta ARG only in FROM lines unless redeclared)."""
+    name = image_name(token, track, "proxy")
+    marker = os.urandom(4).hex()
+    write(tmp_path, {"Dockerfile": (
+        f"ARG META=m1\nFROM busybox AS first\nARG STAGE=s1\nRUN echo first-$STAGE-$META-{marker} > /first\n"
+        f"FROM busybox\nARG META\nCOPY --from=first /first /\n"
+        f"RUN echo \"p=$HTTP_PROXY n=$no_proxy s=$STAGE m=$META {marker}\" > /o\n")})
+    ok(run_build(cli, tmp_path, "--build-arg", "HTTP_PROXY=http://proxy:3128", "--build-arg",
+                 "no_proxy=.local", "-t", name))
+    track_marked(cli, track, marker)   # stage "first" stays behind as untagged images, as with dockerd
+    assert run_out(cli, name, "cat", "/first", "/o") == \
+        f"first-s1--{marker}\np=http://proxy:3128 n=.local s= m=m1 {marker}\n"
+    assert history(cli, name)[0] == f'|1 META=m1 /bin/sh -c echo "p=$HTTP_PROXY n=$no_proxy s=$STAGE m=$META {marker}" > /o'
+    assert not [e for e in inspect(cli, name)["Config"]["Env"] if "proxy" in e.lower()]
+
+
+def test_from_pulls_missing_base_and_pull_flag(cli, tmp_path, tmp_path_factory, token, track):
+    """FROM an image that is not here pulls it; --pull pulls a newer one although one is here."""
+    from .test_registry import serve_registry
+    with serve_registry(tmp_path_factory.mktemp("registry")) as reg:
+        base = track.image(f"{reg.addr}/tt{token}/base-{cli.name}:1")
+        for version in ("v1", "v2"):
+            write(tmp_path / version, {"Dockerfile": f"FROM busybox\nRUN echo {version}-{os.urandom(4).hex()} > /v\n"})
+            ok(run_build(cli, tmp_path / version, "-t", base))
+            if version == "v1":
+                v1 = inspect(cli, base)["Id"]
+            ok(cli("push", base, timeout=120))
+        track.image(v1)
+        ok(cli("tag", v1, base))   # here: v1; in the registry: v2
+        child = write(tmp_path / "child", {"Dockerfile": f"FROM {base}\nRUN cat /v\n"})
+        out = ok(run_build(cli, child, "--no-cache")).stdout
+        track_built(cli, track, out)
+        assert "\nv1-" in out and "Pulling from" not in out
+        out = ok(run_build(cli, child, "--pull", "--no-cache")).stdout
+        track_built(cli, track, out)
+        assert f"Pulling from tt{token}/base-{cli.name}" in out and "\nv2-" in out, out
+        ok(cli("rmi", base))
+        out = ok(run_build(cli, child, "--no-cache")).stdout
+        track_built(cli, track, out)
+        assert "Pulling from" in out and "\nv2-" in out, out
+
+
+def test_run_steps_network_mode(cli, tmp_path, track):
+    """RUN containers join the engine's default network (an eth0 besides lo); --network none and
+    --network host pass through to them."""
+    marker = os.urandom(4).hex()
+    write(tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {marker}; cat /proc/net/dev | sed 1,2d | cut -d: -f1\n"})
+    seen = {}
+    for mode in ("default", "none", "host"):
+        out = ok(run_build(cli, tmp_path, "--no-cache", "--network", mode)).stdout
+        track_built(cli, track, out)
+        lines = out.split(f"{marker}\n")[1].splitlines()
+        seen[mode] = {ln.strip() for ln in itertools.takewhile(lambda ln: not ln.startswith(("Removing", " --->")), lines)}
+    assert seen["none"] == {"lo"}
+    assert "eth0" in seen["default"] and "lo" in seen["default"]
+    host_now = {line.split(":")[0].strip() for line in Path("/proc/net/dev").read_text().splitlines()[2:]}
+    assert (seen["host"] & host_now) - {"lo"}, (seen["host"], host_now)   # the host's own interfaces
+
+
+def test_history_empty_layer_flags(cli, tmp_path, token, track):
+    """Config-only steps are empty layers in the image config's history; RUN, COPY and WORKDIR add
+    layers, unless the step changed nothing (dockerd's layer.IsEmpty), as `docker save` shows."""
+    name = image_name(token, track, "emptylayer")
+    write(tmp_path, {"f": os.urandom(4).hex(), "Dockerfile": "FROM busybox\nENV A=1\nRUN touch /r\nRUN true\nCOPY f /f\n"
+                                                               "WORKDIR /w\nLABEL x=y\nCMD [\"sh\"]\n"})
+    ok(run_build(cli, tmp_path, "-t", name))
+    with tarfile.open(fileobj=io.BytesIO(ok(cli("save", name, text=False)).stdout)) as tf:
+        manifest = json.load(tf.extractfile("manifest.json"))   # type: ignore[arg-type]
+        config = json.load(tf.extractfile(manifest[0]["Config"]))   # type: ignore[arg-type]
+    base_len = len(inspect(cli, "busybox")["RootFS"]["Layers"])
+    flags = [bool(h.get("empty_layer")) for h in config["history"]][-7:]
+    assert flags == [True, False, True, False, False, True, True]
+    assert len(config["rootfs"]["diff_ids"]) == base_len + 3
+    assert len(manifest[0]["Layers"]) == base_len + 3

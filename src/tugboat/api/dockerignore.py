@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 
 
 def read_patterns(text: str | bytes) -> list[str]:
@@ -70,12 +69,13 @@ def _to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out + "$", re.S)
 
 
-@dataclass(frozen=True)
 class _Pattern:
-    text: str
-    exclusion: bool
-    regex: re.Pattern[str] | None
-    dirs: int
+    # a plain class, not a dataclass: `tug build` imports this module, and dataclasses
+    # (inspect, ast, dis) would add more to its start-up than a cached build takes
+    __slots__ = ("text", "exclusion", "regex", "dirs")
+
+    def __init__(self, text: str, exclusion: bool, regex: re.Pattern[str] | None, dirs: int) -> None:
+        self.text, self.exclusion, self.regex, self.dirs = text, exclusion, regex, dirs
 
     def match(self, path: str) -> bool:
         return bool(self.regex and self.regex.match(path))

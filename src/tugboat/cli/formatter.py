@@ -48,6 +48,10 @@ class Header:
     def __init__(self, titles: dict[str, str]) -> None:
         self._titles = titles
 
+    def Label(self, name: str = "") -> str:  # noqa: N802 - a template field
+        """SubHeaderContext.Label: `{{.Label "com.x-y"}}` is headed "x y"."""
+        return name.split(".")[-1].replace("-", " ").replace("_", " ")
+
     def __getattr__(self, name: str) -> Callable[..., str]:
         if name.startswith("_") or not name[:1].isupper():
             raise AttributeError(name)

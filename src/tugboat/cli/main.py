@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("system", "version"), "info": ("system", "info"),
     "exec": ("exec", "exec_"),
     "commit": ("transfer", "commit"), "cp": ("transfer", "cp"), "events": ("events", "events"),
-    "update": ("update", "update"),
+    "update": ("update", "update"), "port": ("port", "port"),
 }
 MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
     "container": {
@@ -38,6 +38,7 @@ MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
         "pause": COMMANDS["pause"], "unpause": COMMANDS["unpause"], "rename": COMMANDS["rename"],
         "top": COMMANDS["top"], "diff": COMMANDS["diff"], "stats": COMMANDS["stats"],
         "commit": COMMANDS["commit"], "cp": COMMANDS["cp"], "exec": COMMANDS["exec"], "update": COMMANDS["update"],
+        "port": COMMANDS["port"],
     },
     "image": {
         "ls": ("images", "images"), "list": ("images", "images"), "rm": COMMANDS["rmi"],
@@ -46,8 +47,20 @@ MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
         "inspect": ("inspect", "image_inspect"), "prune": ("images", "prune"), "build": ("build", "build"),
         "pull": ("registry", "pull"), "push": ("registry", "push"),
     },
-    "system": {"info": COMMANDS["info"], "events": COMMANDS["events"]},
+    "system": {"info": COMMANDS["info"], "events": COMMANDS["events"], "df": ("system_df", "df"),
+               "prune": ("system_prune", "prune")},
     "builder": {"build": COMMANDS["build"], "prune": ("build", "prune")},
+    "volume": {
+        "create": ("volume", "create"), "ls": ("volume", "ls"), "list": ("volume", "ls"),
+        "inspect": ("volume", "inspect"), "rm": ("volume", "rm"), "remove": ("volume", "rm"),
+        "prune": ("volume", "prune"),
+    },
+    "network": {
+        "create": ("network", "create"), "ls": ("network", "ls"), "list": ("network", "ls"),
+        "inspect": ("network", "inspect"), "rm": ("network", "rm"), "remove": ("network", "rm"),
+        "prune": ("network", "prune"), "connect": ("network", "connect"),
+        "disconnect": ("network", "disconnect"),
+    },
 }
 
 # global flags that take a value
@@ -82,6 +95,7 @@ Commands:
   logout      Log out from a Docker registry
   logs        Fetch the logs of a container
   pause       Pause all processes within one or more containers
+  port        List port mappings or a specific mapping for the container
   pull        Download an image from a registry
   push        Upload an image to a registry
   restart     Restart one or more containers
@@ -103,6 +117,7 @@ Management Commands:
   container   Manage containers
   builder     Manage builds
   image       Manage images
+  network     Manage networks
   system      Manage Docker
 
 Global Options:

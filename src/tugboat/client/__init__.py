@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from tugboat.client.containers import Containers
     from tugboat.client.events import Events
     from tugboat.client.images import Images
+    from tugboat.client.networks import Networks
     from tugboat.client.system import System
+    from tugboat.client.volumes import Volumes
 
 __all__ = ["APIError", "Client", "ClientError", "DaemonUnreachable", "DEFAULT_HOST", "Transport",
            "resolve_host"]
@@ -53,6 +55,16 @@ class Client:
     def system(self) -> System:
         from tugboat.client.system import System
         return System(self.transport)
+
+    @property
+    def volumes(self) -> Volumes:
+        from tugboat.client.volumes import Volumes
+        return Volumes(self.transport)
+
+    @property
+    def networks(self) -> Networks:
+        from tugboat.client.networks import Networks
+        return Networks(self.transport)
 
     @property
     def archive(self) -> Archive:

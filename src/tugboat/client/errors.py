@@ -22,7 +22,7 @@ class APIError(ClientError):
             from tugboat.client.jsonlite import loads
             obj = loads(text)
             if isinstance(obj, dict) and "message" in obj:
-                text = str(obj["message"])
+                text = str(obj["message"]).strip()   # docker's client trims the daemon's message
         except ValueError:
             pass
         return cls(status, text or f"status {status}")

@@ -22,6 +22,10 @@ class System:
     def info(self) -> dict[str, Any]:
         return self._t.get_json("/info")
 
+    def df(self) -> dict[str, Any]:
+        """GET /system/df (docker system df)."""
+        return self._t.get_json("/system/df")
+
     def auth(self, username: str, password: str, server: str) -> dict[str, Any]:
         """POST /auth (docker login): the daemon checks the credentials with the registry."""
         return self._t.post_json("/auth", None, {"username": username, "password": password,

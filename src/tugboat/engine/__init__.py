@@ -24,3 +24,5 @@ class Engine:
     events: EventBus = field(default_factory=EventBus)
     execs: Any = None    # engine.exec.ExecService
     builds: Any = None   # engine.builder.BuildService (imported lazily: it pulls in the builder)
+    volumes: Any = None  # engine.volumes.VolumeService
+    networks: Any = None  # engine.networks.NetworkService

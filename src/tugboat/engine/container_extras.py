@@ -158,4 +158,13 @@ class ContainerExtras:
             except NotFound:
                 return False
 
-        return sample_stream(sample, rec.name, rec.id, stream, one_shot, time.sleep, exists)
+        samples = sample_stream(sample, rec.name, rec.id, stream, one_shot, time.sleep, exists)
+        networking = getattr(self, "networking", None)
+        if networking is None:
+            return samples
+
+        def with_networks(one: dict) -> dict:
+            """dockerd's "networks": per-interface counters of a running container's sandbox."""
+            counters = networking.counters(rec) if rec.state.running else None
+            return {**one, "networks": counters} if counters else one
+        return (with_networks(one) for one in samples)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from tugboat.engine.container_health import STATUSES as HEALTH_STATUSES
+from tugboat.engine.container_health import health_status
+from tugboat.engine.container_ports import port_filter, summary_ports
 from tugboat.engine.container_record import ContainerRecord, api_mounts
 from tugboat.engine.container_state import STATUSES
 from tugboat.errors import InvalidArgument, NotFound, TugboatError
@@ -50,16 +53,33 @@ def summary(rec: ContainerRecord, sizes: dict | None = None) -> dict:
     out = {
         "Id": rec.id, "Names": [rec.name], "Image": rec.config.get("Image") or rec.image_id,
         "ImageID": rec.image_id, "Command": command_string(rec.path, rec.args),
-        "Created": rec.created_ns // 1_000_000_000, "Ports": [],
+        "Created": rec.created_ns // 1_000_000_000,
+        "Ports": summary_ports((rec.network_settings or {}).get("Ports") or {}),
     }
     if sizes:
         out.update(sizes)
     out.update({
         "Labels": dict(rec.config.get("Labels") or {}), "State": rec.state.status,
         "Status": rec.state.human(), "HostConfig": {"NetworkMode": rec.host_config.get("NetworkMode", "default")},
-        "NetworkSettings": {"Networks": {}}, "Mounts": api_mounts(rec.host_config),
+        "NetworkSettings": {"Networks": _summary_networks(rec)}, "Mounts": api_mounts(rec),
     })
     return out
+
+
+def _summary_networks(rec: ContainerRecord) -> dict:
+    """NetworkSettings.Networks as GET /containers/json shows them (dockerd 20.10: no aliases)."""
+    return {name: {**ep, "Aliases": None}
+            for name, ep in ((rec.network_settings or {}).get("Networks") or {}).items()}
+
+
+def _on_network(wanted: list[str], rec: ContainerRecord) -> bool:
+    """moby's network filter: a network the container is on, by name or (prefix of its) id."""
+    networks = (rec.network_settings or {}).get("Networks") or {}
+    for w in wanted:
+        for name, ep in networks.items():
+            if w == name or (ep.get("NetworkID") and ep["NetworkID"].startswith(w)):
+                return True
+    return _regex_any(wanted, rec.host_config.get("NetworkMode", "")) if not networks else False
 
 
 def select(records: list[ContainerRecord], all: bool, limit: int, filters: dict[str, list[str]] | None,
@@ -73,6 +93,9 @@ def select(records: list[ContainerRecord], all: bool, limit: int, filters: dict[
     for s in f.get("status", []):
         if s not in STATUSES:
             raise InvalidArgument(f"Invalid filter 'status={s}'")
+    for h in f.get("health", []):
+        if h not in HEALTH_STATUSES:
+            raise InvalidArgument(f"Unrecognised filter value for health: {h}")
     exited: list[int] = []
     for v in f.get("exited", []):
         try:
@@ -95,6 +118,7 @@ def select(records: list[ContainerRecord], all: bool, limit: int, filters: dict[
         iid = resolve_image(ref)
         if iid:
             ancestors.add(iid)
+    publish_keys, expose_keys = port_filter(f.get("publish", [])), port_filter(f.get("expose", []))
     show_stopped = (all or limit > 0 or before is not None or since is not None
                     or "status" in f or "exited" in f)
 
@@ -119,14 +143,21 @@ def select(records: list[ContainerRecord], all: bool, limit: int, filters: dict[
             continue
         if "ancestor" in f and rec.image_id not in ancestors and rec.config.get("Image") not in f["ancestor"]:
             continue
-        if "health" in f and "none" not in f["health"]:
-            continue   # no healthchecks run yet: every container's health is "none"
+        if "health" in f and health_status(st.health) not in f["health"]:
+            continue
         if "is-task" in f and "true" in f["is-task"]:
             continue
-        if "network" in f and not _regex_any(f["network"], rec.host_config.get("NetworkMode", "")):
+        if "network" in f and not _on_network(f["network"], rec):
             continue
-        if any(k in f for k in ("volume", "publish", "expose")):
-            continue   # no container has volumes or ports yet
+        if "publish" in f and not publish_keys & set((rec.network_settings or {}).get("Ports") or {}) \
+                and not publish_keys & set(rec.host_config.get("PortBindings") or {}):
+            continue
+        if "expose" in f and not expose_keys & set(rec.config.get("ExposedPorts") or {}):
+            continue
+        if "volume" in f:
+            mounted = {k for m in api_mounts(rec) for k in (m.get("Name") or m["Source"], m["Destination"])}
+            if not mounted & set(f["volume"]):   # a volume name (a bind's source) or a destination
+                continue
         out.append(rec)
         if limit > 0 and len(out) >= limit:
             break

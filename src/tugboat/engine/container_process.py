@@ -41,11 +41,13 @@ def new_id() -> str:
             return cid
 
 
-def process_env(config: dict) -> list[str]:
-    """moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM (tty), then Config.Env wins by key."""
+def process_env(config: dict, linked: list[str] | None = None) -> list[str]:
+    """moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM (tty), the --link variables, then
+    Config.Env wins by key."""
     env = [DEFAULT_PATH, "HOSTNAME=" + (config.get("Hostname") or "")]
     if config.get("Tty"):
         env.append("TERM=xterm")
+    env += linked or []
     for e in config.get("Env") or []:
         key = e.split("=", 1)[0]
         env = [x for x in env if x.split("=", 1)[0] != key]

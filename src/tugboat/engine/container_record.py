@@ -15,9 +15,9 @@ from pathlib import Path
 
 from tugboat.api.timefmt import rfc3339nano
 from tugboat.engine import log_options
-from tugboat.engine.container_mounts import mount_points
+from tugboat.engine.container_mounts import recorded
 from tugboat.engine.container_state import State
-from tugboat.errors import InvalidArgument, NotImplementedYet, TugboatError
+from tugboat.errors import InvalidArgument, NotImplementedYet
 from tugboat.store.atomic import read_json, write_atomic, write_json
 
 RECORD_FILE = "config.v2.json"
@@ -88,6 +88,10 @@ def build_host_config(given: dict | None) -> dict:
     log_options.validate(hc["LogConfig"])
     if 0 < int(hc.get("Memory") or 0) < 6 * 1024 * 1024:
         raise InvalidArgument("Minimum memory limit allowed is 6MB")
+    if hc.get("MemorySwappiness") == -1:   # docker's CLI sends -1 for "not set"; dockerd stores null
+        hc["MemorySwappiness"] = None
+    if not hc.get("Memory") and int(hc.get("MemorySwap") or 0) > 0:
+        raise InvalidArgument("You should always set the Memory limit when using Memoryswap limit, see usage")
     rp = hc.get("RestartPolicy") or {}
     hc["RestartPolicy"] = {"Name": rp.get("Name") or "", "MaximumRetryCount": rp.get("MaximumRetryCount") or 0}
     if hc["RestartPolicy"]["Name"] not in ("", "no", "always", "unless-stopped", "on-failure"):
@@ -105,6 +109,11 @@ def build_host_config(given: dict | None) -> dict:
     if hc.get("Privileged"):
         hc["MaskedPaths"] = None
         hc["ReadonlyPaths"] = None
+    else:   # a client's null means dockerd's defaults
+        if hc.get("MaskedPaths") is None:
+            hc["MaskedPaths"] = list(MASKED_PATHS)
+        if hc.get("ReadonlyPaths") is None:
+            hc["ReadonlyPaths"] = list(READONLY_PATHS)
     return hc
 
 
@@ -217,6 +226,9 @@ class ContainerRecord:
     has_been_started: bool = False
     rw_parent: str | None = None  # chain ID the RW layer sits on (image size for SizeRootFs)
     manually_stopped: bool = False  # stopped/killed through the API: no policy restart
+    network_settings: dict | None = None  # dockerd's NetworkSettings (engine/container_network.py)
+    sandbox: dict | None = None   # the kernel objects of its networking, for teardown and restore
+    mounts: list[dict] | None = None  # resolved MountPoints (engine/container_mounts.py), volumes named
 
     @property
     def short_id(self) -> str:
@@ -249,6 +261,8 @@ class ContainerRecord:
             "NetworkingConfig": self.networking_config, "MonitorRef": self.monitor,
             "RestartCount": self.restart_count, "HasBeenStartedBefore": self.has_been_started,
             "RWParent": self.rw_parent, "HasBeenManuallyStopped": self.manually_stopped,
+            "NetworkSettings": self.network_settings, "TugboatSandbox": self.sandbox,
+            "MountPoints": self.mounts,
         }
 
     @classmethod
@@ -260,7 +274,9 @@ class ContainerRecord:
                    networking_config=d.get("NetworkingConfig"), monitor=d.get("MonitorRef"),
                    restart_count=int(d.get("RestartCount") or 0),
                    has_been_started=bool(d.get("HasBeenStartedBefore")), rw_parent=d.get("RWParent"),
-                   manually_stopped=bool(d.get("HasBeenManuallyStopped")))
+                   manually_stopped=bool(d.get("HasBeenManuallyStopped")),
+                   network_settings=d.get("NetworkSettings"), sandbox=d.get("TugboatSandbox"),
+                   mounts=d.get("MountPoints"))
 
     def save(self) -> None:
         write_json(self.directory / RECORD_FILE, self.to_json())
@@ -286,18 +302,16 @@ class ContainerRecord:
         }
         if sizes is not None:
             out.update(sizes)
-        out["Mounts"] = api_mounts(self.host_config)
+        out["Mounts"] = api_mounts(self)
         out["Config"] = shape_config(self.config, self.short_id)
-        out["NetworkSettings"] = network_settings()
+        out["NetworkSettings"] = copy.deepcopy(self.network_settings) if self.network_settings \
+            else network_settings()
         return out
 
 
-def api_mounts(host_config: dict) -> list[dict]:
-    """MountPoints for inspect and list; a record that no longer parses shows none."""
-    try:
-        return [mp.to_api() for mp in mount_points(host_config)]
-    except TugboatError:
-        return []
+def api_mounts(rec: ContainerRecord) -> list[dict]:
+    """MountPoints for inspect and list."""
+    return [mp.to_api() for mp in recorded(rec)]
 
 
 def network_settings() -> dict:
@@ -321,15 +335,21 @@ HOSTS_HEADER = ("127.0.0.1\tlocalhost\n"
                 "ff02::2\tip6-allrouters\n")
 
 
-def hosts_content(hostname: str, ip: str | None = None, extra_hosts: list[str] | None = None) -> str:
-    """libnetwork's etchosts.Build: the fixed header, extra hosts, then the container's own line."""
+def hosts_content(hostname: str, ip: str | list[str] | None = None, extra_hosts: list[str] | None = None,
+                  links: list[tuple[str, str]] | None = None, host_gateway: str = "") -> str:
+    """libnetwork's etchosts.Build: the fixed header, extra hosts (--add-host, "host-gateway" = the
+    default bridge's gateway), --link entries ("IP names"), then the container's own line per address."""
     out = HOSTS_HEADER
     for entry in extra_hosts or []:
         host, _, addr = entry.partition(":")
+        if addr == "host-gateway" and host_gateway:
+            addr = host_gateway
         if addr:
             out += f"{addr}\t{host}\n"
-    if ip:
-        out += f"{ip}\t{hostname}\n"
+    for link_ip, names in links or []:
+        out += f"{link_ip}\t{names}\n"
+    for own in [ip] if isinstance(ip, str) else ip or []:
+        out += f"{own}\t{hostname}\n"
     return out
 
 
@@ -380,10 +400,50 @@ def resolv_content(host_text: str, dns: list[str] | None = None, search: list[st
     return text
 
 
-def write_etc_files(rec: ContainerRecord) -> None:
+@dataclass
+class EtcNetwork:
+    """What the container's networking puts into its /etc/hosts and resolv.conf."""
+
+    addresses: list[str] = field(default_factory=list)          # its own IPs, one hosts line each
+    links: list[tuple[str, str]] = field(default_factory=list)  # (IP, "alias hostname name")
+    embedded_dns: bool = False    # on a user-defined network: nameserver 127.0.0.11
+    host_gateway: str = ""        # what --add-host NAME:host-gateway maps to
+    daemon_dns: list[str] = field(default_factory=list)
+    daemon_dns_search: list[str] = field(default_factory=list)
+    daemon_dns_options: list[str] = field(default_factory=list)
+
+
+def embedded_resolv_content(host_text: str, search: list[str] | None, options: list[str] | None) -> str:
+    """libnetwork's resolv.conf for the embedded server: search (given or the host's), nameserver
+    127.0.0.11, options (given or the host's) plus ndots:0 unless an ndots option is there."""
+    host_search: list[str] = []
+    host_options: list[str] = []
+    for line in host_text.splitlines():
+        words = line.split()
+        if words and words[0] in ("search", "domain"):
+            host_search = words[1:]
+        elif words and words[0] == "options":
+            host_options += words[1:]
+    search = list(search) if search else host_search
+    opts = list(options) if options else host_options
+    if not any(o.startswith("ndots") for o in opts):
+        opts.append("ndots:0")
+    text = ""
+    if search and " ".join(search).strip() != ".":
+        text += "search " + " ".join(search) + "\n"
+    text += "nameserver 127.0.0.11\n"
+    if opts:
+        text += "options " + " ".join(opts) + "\n"
+    return text
+
+
+def write_etc_files(rec: ContainerRecord, net: EtcNetwork | None = None) -> None:
     """hostname, hosts and resolv.conf for the container's /etc.  With --network host the
     container sees the host's own hosts file and (unfiltered) resolv.conf, as with dockerd."""
+    net = net or EtcNetwork()
     hostname = rec.config.get("Hostname") or rec.short_id
+    domain = rec.config.get("Domainname") or ""
+    own_names = f"{hostname}.{domain} {hostname}" if domain else hostname
     hc = rec.host_config
     host_net = hc.get("NetworkMode") == "host"
     write_atomic(rec.etc_path("hostname"), (hostname + "\n").encode(), 0o644)
@@ -392,12 +452,17 @@ def write_etc_files(rec: ContainerRecord) -> None:
             hosts = Path("/etc/hosts").read_text()
         except OSError:
             hosts = HOSTS_HEADER
-        hosts += "".join(hosts_content("", None, hc.get("ExtraHosts"))[len(HOSTS_HEADER):])
+        hosts += hosts_content("", None, hc.get("ExtraHosts"), host_gateway=net.host_gateway)[len(HOSTS_HEADER):]
     else:
-        hosts = hosts_content(hostname, None, hc.get("ExtraHosts"))
+        hosts = hosts_content(own_names, net.addresses, hc.get("ExtraHosts"), net.links, net.host_gateway)
     write_atomic(rec.etc_path("hosts"), hosts.encode(), 0o644)
-    if host_net and not (hc.get("Dns") or hc.get("DnsSearch") or hc.get("DnsOptions")):
+    dns = hc.get("Dns") or net.daemon_dns
+    search = hc.get("DnsSearch") or net.daemon_dns_search
+    options = hc.get("DnsOptions") or net.daemon_dns_options
+    if host_net and not (dns or search or options):
         resolv = host_resolv_conf() or "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+    elif net.embedded_dns:
+        resolv = embedded_resolv_content(host_resolv_conf(), search, options)
     else:
-        resolv = resolv_content(host_resolv_conf(), hc.get("Dns"), hc.get("DnsSearch"), hc.get("DnsOptions"))
+        resolv = resolv_content(host_resolv_conf(), dns, search, options)
     write_atomic(rec.etc_path("resolv.conf"), resolv.encode(), 0o644)

@@ -18,7 +18,7 @@ from tugboat.api.timefmt import now_ns
 from tugboat.engine.container_index import ContainerIndex
 from tugboat.engine.container_record import ContainerRecord
 from tugboat.engine.container_restart import should_restart
-from tugboat.engine.container_state import EXITED, REMOVING, RESTARTING, State
+from tugboat.engine.container_state import EXITED, REMOVING, RESTARTING, RUNNING, State
 from tugboat.errors import Conflict, TugboatError
 from tugboat.runtime.types import MonitorRef
 from tugboat.store.atomic import remove_tmp_files
@@ -33,8 +33,19 @@ class ContainerRestore:
     _index: ContainerIndex[Any]
     _runtime: Any
     _container_class: Callable[[ContainerRecord], Any]
+    _health: Any     # container_health.HealthMonitor
+    _vols: Any       # container_mounts.ContainerVolumes
 
     def _watch(self, c: Any, monitor: MonitorRef) -> None: ...
+
+    def _restore_network(self, rec: ContainerRecord, running: bool) -> None:
+        """Re-adopt (running) or release (dead) the container's network sandbox."""
+        networking = getattr(self, "networking", None)
+        if networking is not None and rec.sandbox:
+            try:
+                networking.restore(rec, running)
+            except Exception as e:  # noqa: BLE001 - one container's network must not stop tugd
+                log.error("restoring the network of %s: %s", rec.id, e)
 
     def _finish_remove(self, c: Any) -> None: ...
 
@@ -43,6 +54,10 @@ class ContainerRestore:
     def restore(self) -> None:
         for c in self._load_all():
             rec = c.rec
+            if not rec.state.running and rec.sandbox:   # tugd died between an exit and its release
+                with c.lock:
+                    self._restore_network(rec, False)
+                    rec.save()
             if rec.state.status == RESTARTING:       # tugd stopped during a restart delay
                 with c.lock:
                     rec.state.transition(EXITED)
@@ -92,7 +107,14 @@ class ContainerRestore:
         try:
             if ref is not None and self._runtime.is_alive(ref):
                 c.stopped.clear()
+                with c.lock:   # ports, rules and DNS back before an exit can release them
+                    self._restore_network(rec, True)
+                self._vols.adopt(rec)   # its volume mounts are counted again before an exit can come
                 self._watch(c, ref)
+                if rec.state.status == RUNNING:      # moby restarts the healthcheck ("starting")
+                    with c.lock:
+                        self._health.init(c)
+                        rec.save()
                 return True
         except Exception as e:  # noqa: BLE001 - treat as dead: the record must not stay "running"
             log.warning("re-adopting %s: %s", rec.id, e)
@@ -110,6 +132,7 @@ class ContainerRestore:
             st.oom_killed = bool(status.oom_killed) if status else False
             st.error = (status.error if status else "") or ""
             rec.monitor = None
+            self._restore_network(rec, False)
             rec.save()
             c.stopped.set()
         try:

@@ -52,6 +52,7 @@ class State:
     started_at_ns: int = 0
     finished_at_ns: int = 0
     oom_killed: bool = False
+    health: dict | None = None   # {"Status", "FailingStreak", "Log"} once started with a healthcheck
 
     def transition(self, to: str) -> None:
         if to not in _TRANSITIONS.get(self.status, frozenset()):
@@ -85,6 +86,7 @@ class State:
             "Error": self.error,
             "StartedAt": rfc3339nano(self.started_at_ns),
             "FinishedAt": rfc3339nano(self.finished_at_ns),
+            **({"Health": self.health} if self.health is not None else {}),
         }
 
     def human(self, now: int | None = None) -> str:
@@ -96,6 +98,9 @@ class State:
                 return f"Up {up} (Paused)"
             if self.status == RESTARTING:
                 return f"Restarting ({self.exit_code}) {human_duration((now - self.finished_at_ns) / 1e9)} ago"
+            if self.health is not None:
+                from tugboat.engine.container_health import status_text
+                return f"Up {up} ({status_text(self.health)})"
             return f"Up {up}"
         if self.status == REMOVING:
             return "Removal In Progress"

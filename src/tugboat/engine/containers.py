@@ -30,10 +30,20 @@ from tugboat.api.timefmt import now_ns
 from tugboat.engine import container_list, log_options
 from tugboat.engine.container_archive import ContainerArchive
 from tugboat.engine.container_commit import ContainerCommit
+from tugboat.engine.container_connect import ContainerConnect
 from tugboat.engine.container_extras import ContainerExtras
+from tugboat.engine.container_health import HealthMonitor
+from tugboat.engine.container_health import validate as health_validate
 from tugboat.engine.container_index import ContainerIndex
 from tugboat.engine.container_logs import LogEntry, read_log
-from tugboat.engine.container_mounts import mount_points, prepare_sources
+from tugboat.engine.container_mounts import (
+    ContainerVolumes,
+    created_rootfs,
+    mount_points,
+    plan,
+    recorded,
+    uses_volume,
+)
 from tugboat.engine.container_names import normalize, random_name
 from tugboat.engine.container_process import new_id, parse_signal, process_env, start_error
 from tugboat.engine.container_record import (
@@ -53,7 +63,7 @@ from tugboat.engine.container_streams import (
     ContainerAttach,
     ContainerWaiter,
 )
-from tugboat.engine.container_update import ContainerUpdate
+from tugboat.engine.container_update import ContainerUpdate, verify
 from tugboat.engine.events import NullEvents, container_attributes
 from tugboat.errors import (
     Conflict,
@@ -97,13 +107,15 @@ class _Container:
             self.stopped.set()
 
 
-class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, ContainerCommit, ContainerArchive):
+class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, ContainerCommit, ContainerArchive,
+                       ContainerConnect):
     """See module docstring. ``ref`` everywhere is a full ID, a unique ID prefix or a
     name (with or without a leading "/")."""
 
     def __init__(self, root: Path, images: ImageService, layers: LayerStore,
-                 runtime: ContainerRuntime, events: Any = None) -> None:
+                 runtime: ContainerRuntime, events: Any = None, volumes: Any = None) -> None:
         self._root = Path(root)
+        self._vols = ContainerVolumes(volumes)   # engine/container_mounts.py
         self._events = events or NullEvents()
         self._root.mkdir(parents=True, exist_ok=True, mode=0o710)
         self._images = images
@@ -113,6 +125,9 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         self._create_lock = threading.Lock()   # name generation + reservation
         self._container_class = _Container
         self.exec_ids: Callable[[str], builtins.list[str]] | None = None
+        # engine/container_network.py's ContainerNetworking, set by wiring.py; None: only lo
+        self.networking: Any = None
+        self._health = HealthMonitor(runtime, self._publish)
         self._archive_init()
 
     def _publish(self, rec: ContainerRecord, action: str, extra: dict[str, str] | None = None) -> None:
@@ -139,6 +154,11 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         user = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         host_config = build_host_config(body.get("HostConfig"))
         mount_points(host_config)   # validate now: a bad -v fails `docker create`
+        # dockerd's verifyContainerSettings: resources, capabilities, security options
+        warnings = list(self._runtime.check_host_config(host_config))
+        if any("Block I/O weight" in w for w in warnings):
+            host_config["BlkioWeight"] = 0   # dropped, as dockerd stores it
+        verify(host_config)
         image_ref = user.get("Image") or ""
         if not image_ref:   # dockerd creates an image-less container that cannot run; refuse early
             raise InvalidArgument("no image specified")
@@ -150,6 +170,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                 f"the working directory '{wd}' is invalid, it needs to be an absolute path")
         if config.get("StopSignal"):
             parse_signal(config["StopSignal"])
+        health_validate(config)
         argv = command_of(config)
         if not argv:
             raise InvalidArgument("No command specified")
@@ -166,18 +187,34 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                     retry += 1
                     full_name = "/" + random_name(retry)
             self._index.reserve(full_name, cid)
+        settings = None
+        if self.networking is not None:   # dockerd's network checks; Links become "/target:/me/alias"
+            try:
+                settings = self.networking.created_settings(full_name, config, host_config,
+                                                            body.get("NetworkingConfig"))
+            except BaseException:
+                self._index.release_name(full_name, cid)
+                raise
+        if host_config.get("NetworkMode") == "host" and host_config.get("PortBindings"):
+            warnings.append("Published ports are discarded when using host network mode")
         directory = self._root / cid
         rec = ContainerRecord(id=cid, name=full_name, created_ns=now_ns(), path=argv[0], args=argv[1:],
                               config=config, host_config=host_config, image_id=image.id,
                               directory=directory, driver=self._driver(),
                               networking_config=body.get("NetworkingConfig"),
-                              rw_parent=image.top_chain_id)
+                              rw_parent=image.top_chain_id, network_settings=settings)
         try:
             directory.mkdir(mode=0o710)
             rec.state_dir.mkdir(mode=0o700)
             # Docker's init layer: the /etc/hosts, /proc, ... mount points stay out of `docker diff`
             self._layers.create_rw(cid, image.top_chain_id, init_layer=True)
-            write_etc_files(rec)
+            if self.networking is not None:   # host-gateway and the daemon's DNS settings known
+                self.networking.write_etc(rec)
+            else:
+                write_etc_files(rec)
+            rec.mounts = self._vols.create(
+                cid, plan(host_config, config.get("Volumes"), lambda ref: recorded(self._get(ref).rec)),
+                functools.partial(created_rootfs, self._runtime, self._layers, cid))
             rec.save()
         except BaseException:
             self._index.release_name(full_name, cid)
@@ -185,7 +222,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             raise
         self._index.add(cid, _Container(rec))
         self._publish(rec, "create")
-        return {"Id": cid, "Warnings": []}
+        return {"Id": cid, "Warnings": warnings}
 
     def _discard_files(self, cid: str, directory: Path) -> None:
         try:
@@ -222,13 +259,16 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                 started = self._runtime.create(req)
             except Exception as e:
                 err = e if isinstance(e, TugboatError) else TugboatError(str(e))
-                raise self._failed_start(c, err) from e
+                # the spec's own refusals (a bad --device, a bad seccomp profile) are dockerd's
+                # createSpec errors: plain message, exit code 128; the rest is runc's
+                raise self._failed_start(c, err, from_runtime=not isinstance(e, InvalidArgument)) from e
             st = rec.state
             st.transition(RUNNING)
             st.pid, st.started_at_ns, st.exit_code, st.error, st.oom_killed = \
                 started.pid, now_ns(), 0, "", False
             rec.monitor = {"pid": started.monitor.pid, "start_time": started.monitor.start_time}
             rec.has_been_started = True
+            self._health.init(c)
             rec.save()
             c.stopped.clear()
             pending, c.attaches = c.attaches, []
@@ -266,12 +306,12 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
 
     def _start_request(self, rec: ContainerRecord, argv: list[str]) -> StartRequest:
         cfg = rec.config
-        points = mount_points(rec.host_config)
-        prepare_sources(points)
-        proc = ProcessSpec(args=argv, env=process_env(cfg), cwd=cfg.get("WorkingDir") or "/",
+        extra_mounts = self._vols.start(rec)
+        netns, etc = self._network_of(rec)
+        linked = self.networking.link_env(rec) if self.networking is not None else []
+        proc = ProcessSpec(args=argv, env=process_env(cfg, linked), cwd=cfg.get("WorkingDir") or "/",
                            user=cfg.get("User") or "", tty=bool(cfg.get("Tty")),
                            open_stdin=bool(cfg.get("OpenStdin")), stdin_once=bool(cfg.get("StdinOnce")))
-        netns, etc = self._network_of(rec)
         max_size, max_file = log_options.rotation(rec.host_config.get("LogConfig") or {})
         return StartRequest(
             id=rec.id, rootfs_mounts=list(self._layers.rw_mounts(rec.id)), process=proc,
@@ -280,11 +320,12 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             log_path=Path("/dev/null") if rec.log_driver == "none" else rec.log_path,
             log_max_size=max_size, log_max_file=max_file, state_dir=rec.state_dir,
             stop_signal=cfg.get("StopSignal") or "SIGTERM", netns_path=netns,
-            extra_mounts=[mp.to_oci() for mp in points])
+            extra_mounts=extra_mounts)
 
     def _network_of(self, rec: ContainerRecord) -> tuple[str | None, dict[str, Path]]:
         """(netns_path, /etc files): "host" shares the host's namespace, "container:<ref>" joins a
-        running container's (and uses its hosts and resolv.conf); anything else gets a new netns."""
+        running container's (and uses its hosts and resolv.conf); anything else gets the sandbox
+        of ContainerNetworking (a pinned netns with its endpoints and ports), released on failure."""
         etc = {"/etc/hosts": rec.etc_path("hosts"), "/etc/hostname": rec.etc_path("hostname"),
                "/etc/resolv.conf": rec.etc_path("resolv.conf")}
         mode = rec.host_config.get("NetworkMode") or "default"
@@ -299,7 +340,16 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             etc["/etc/hosts"] = other.rec.etc_path("hosts")
             etc["/etc/resolv.conf"] = other.rec.etc_path("resolv.conf")
             return f"/proc/{other.rec.state.pid}/ns/net", etc
-        return None, etc
+        if self.networking is None:
+            return None, etc
+        path = self.networking.setup(rec)
+        rec.save()   # a tugd that dies before the runtime starts it finds the sandbox to release
+        return str(path), etc
+
+    def _release_network(self, rec: ContainerRecord) -> None:
+        """The container's sandbox goes (exit, failed start, removal); never raises."""
+        if self.networking is not None and rec.sandbox:
+            self.networking.release(rec)
 
     def _failed_start(self, c: _Container, err: TugboatError, from_runtime: bool = True) -> TugboatError:
         """dockerd: the container stays "created" (or "exited"), with Error and ExitCode set,
@@ -310,11 +360,13 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         else:
             code, message, cls = 128, err.message, type(err)
         rec.state.exit_code, rec.state.error = code, message
-        rec.save()
         try:
             self._runtime.cleanup(rec.id)
         except Exception as e:  # noqa: BLE001
             log.warning("cleanup of %s after failed start: %s", rec.id, e)
+        self._release_network(rec)
+        self._vols.stop(rec)
+        rec.save()
         for a in c.attaches:
             a.end()
         c.attaches = []
@@ -330,6 +382,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             if not rec.state.running:
                 return
             st = rec.state
+            self._health.stop(rec.id)
             exit_code = int(status.exit_code)
             restart = not c.restart_canceled and should_restart(
                 rec.host_config.get("RestartPolicy"), exit_code, rec.restart_count, rec.manually_stopped)
@@ -339,6 +392,8 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             st.oom_killed = bool(getattr(status, "oom_killed", False))
             st.error = getattr(status, "error", "") or ""
             rec.monitor = None
+            self._vols.stop(rec)
+            self._release_network(rec)
             self._publish(rec, "die", {"exitCode": str(exit_code)})
             if restart:
                 rec.restart_count += 1
@@ -477,6 +532,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                 raise Conflict(f"Container {c.rec.id} is already paused")
             self._runtime.pause(c.rec.id)
             st.transition(PAUSED)
+            self._health.stop(c.rec.id)
             c.rec.save()
             self._publish(c.rec, "pause")
 
@@ -488,6 +544,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                 raise Conflict(f"Container {c.rec.id} is not paused")
             self._runtime.resume(c.rec.id)
             st.transition(RUNNING)
+            self._health.resume(c)
             c.rec.save()
             self._publish(c.rec, "unpause")
 
@@ -521,9 +578,9 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
     def remove(self, ref: str, force: bool = False, volumes: bool = False, link: bool = False) -> None:
         if link:
             raise NotImplementedYet("container links are not supported")
-        self._remove(self._get(ref), force, ref)
+        self._remove(self._get(ref), force, ref, volumes)
 
-    def _remove(self, c: _Container, force: bool, ref: str | None = None) -> None:
+    def _remove(self, c: _Container, force: bool, ref: str | None = None, volumes: bool = False) -> None:
         rec = c.rec
         with c.lock:
             if not self._index.has_id(rec.id):
@@ -551,10 +608,11 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                 raise Conflict(f"removal of container {ref or rec.id} is already in progress")
             rec.state.transition(REMOVING)
             rec.save()
-            self._finish_remove(c)
+            self._finish_remove(c, volumes)
 
-    def _finish_remove(self, c: _Container) -> None:
+    def _finish_remove(self, c: _Container, volumes: bool = False) -> None:
         rec = c.rec
+        self._release_network(rec)
         try:
             self._runtime.cleanup(rec.id)
         except Exception as e:  # noqa: BLE001 - a leftover bundle must not keep the record
@@ -568,6 +626,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             raise TugboatError(f"unable to remove filesystem for {rec.id}: {e}") from e
         shutil.rmtree(rec.directory, ignore_errors=True)
         self._index.remove(rec.id, rec.name)
+        self._vols.remove(rec, volumes or rec.auto_remove)
         self._publish(rec, "destroy")
         for w in c.waiters:
             w.release(rec.state.exit_code)
@@ -688,6 +747,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
     # --- daemon lifecycle ---------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop watching; the containers and their monitors keep running."""
+        self._health.shutdown()
         try:
             self._runtime.shutdown()
         except Exception as e:  # noqa: BLE001
@@ -704,6 +764,9 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             else:
                 out["stopped"] += 1
         return out
+
+    def ids_using_volume(self, name: str) -> builtins.list[str]:
+        return [c.rec.id for c in self._index.values() if uses_volume(c.rec, name)]
 
     def ids_using_image(self, image_id: str) -> builtins.list[str]:
         return [c.rec.id for c in self._index.values() if c.rec.image_id == image_id]

@@ -84,6 +84,11 @@ def matches(f: Mapping[str, list[str]], msg: Mapping[str, Any]) -> bool:
     for key in ("volume", "network", "plugin", "node", "service", "secret", "config", "daemon"):
         if f.get(key) and typ != key:
             return False
+    for key in ("volume", "network"):   # fuzzyMatchName: the actor's ID (prefix) or its name
+        if f.get(key) and not (_fuzzy(f, key, actor_id) or _fuzzy(f, key, attrs.get("name", ""))):
+            return False
+    if f.get("volume") and not (_fuzzy(f, "volume", actor_id) or _fuzzy(f, "volume", attrs.get("name", ""))):
+        return False
     for spec in f.get("label", []):
         k, eq, v = spec.partition("=")
         if k not in attrs or (eq and attrs[k] != v):

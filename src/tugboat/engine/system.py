@@ -20,6 +20,8 @@ from typing import Any
 
 from tugboat.api.timefmt import now_ns, rfc3339nano
 from tugboat.api.version import API_VERSION, ENGINE_VERSION, MIN_API_VERSION
+from tugboat.errors import NotImplementedYet
+from tugboat.runtime import seccomp, security_opts
 from tugboat.runtime.runc import runc_version as probe_runc_version
 from tugboat.store.atomic import write_atomic
 
@@ -91,6 +93,11 @@ def engine_id(data_root: Path) -> str:
     return value
 
 
+def security_options() -> list[str]:
+    """dockerd's SecurityOptions: AppArmor where the host has it, then the seccomp profile."""
+    return (["name=apparmor"] if security_opts.apparmor_enabled() else []) + seccomp.security_options()
+
+
 class SystemService:
     def __init__(self, config: Any, container_counts: Callable[[], dict[str, int]],
                  image_count: Callable[[], int], storage_driver: str) -> None:
@@ -101,6 +108,7 @@ class SystemService:
         self._runc: tuple[str, str] | None = None
         self._lock = threading.Lock()
         self._id: str | None = None
+        self.disk_usage_of: Callable[[], dict] | None = None   # system_df.DiskUsage.usage, set by wiring.py
 
     # --- helpers --------------------------------------------------------------------------------
     def _runc_binary(self) -> str:
@@ -136,6 +144,12 @@ class SystemService:
             "GitCommit": GIT_COMMIT, "GoVersion": go_version, "Os": "linux", "Arch": "amd64",
             "KernelVersion": kernel, "BuildTime": BUILD_TIME,
         }
+
+    def disk_usage(self) -> dict:
+        """GET /system/df (engine/system_df.py)."""
+        if self.disk_usage_of is None:
+            raise NotImplementedYet("disk usage is not available")
+        return self.disk_usage_of()
 
     def info(self) -> dict:
         counts = self._container_counts()
@@ -194,5 +208,5 @@ class SystemService:
             "ContainerdCommit": {"ID": "", "Expected": ""},
             "RuncCommit": {"ID": runc_commit or runc_version, "Expected": runc_commit or runc_version},
             "InitCommit": {"ID": "", "Expected": ""},
-            "SecurityOptions": [], "Warnings": [],
+            "SecurityOptions": security_options(), "Warnings": [],
         }

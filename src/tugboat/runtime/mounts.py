@@ -155,3 +155,16 @@ def unmount(target: Path) -> None:
             except OSError as e2:
                 raise TugboatError(f"error unmounting {tgt}: {e2.strerror}") from e2
     raise TugboatError(f"error unmounting {tgt}: still mounted")
+
+
+def mount_filesystem(fstype: str, device: str, options: str, target: Path) -> None:
+    """A local volume's driver-option mount (``mount -t TYPE -o O DEVICE TARGET``): tmpfs,
+    ``type=none o=bind device=/path``, or any filesystem the kernel mounts from ``device``."""
+    from types import SimpleNamespace
+
+    opts = [o for o in options.split(",") if o]
+    try:
+        mount_one(SimpleNamespace(type=fstype, source=device, options=opts), target)
+    except OSError as e:
+        raise TugboatError(f"error while mounting volume '{target}': failed to mount local volume: "
+                           f"mount {device}:{target}, data: {options}: {e.strerror or e}") from e

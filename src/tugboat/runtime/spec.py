@@ -2,7 +2,8 @@
 
 Follows moby's oci/defaults.go and daemon/oci_linux.go (20.10), compared field by
 field with the config.json the reference dockerd writes: same namespaces, default
-capabilities, masked/readonly paths, mounts, device cgroup rules and sysctls.
+capabilities, masked/readonly paths, mounts, device cgroup rules, sysctls and the
+seccomp filter (seccomp.py converts Docker's profile format).
 
 Two deliberate differences, both about running where dockerd would fail:
 - "all capabilities" (Privileged, CapAdd ALL) means all that the host's bounding
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tugboat.errors import InvalidArgument
-from tugboat.runtime import cgroups
+from tugboat.runtime import cgroups, seccomp, security_opts
 from tugboat.runtime.types import StartRequest
 from tugboat.runtime.users import ResolvedUser
 
@@ -87,6 +88,9 @@ class HostInfo:
     cpu_cfs: bool = True
     pids: bool = True
     cpuset: bool = True
+    kernel_memory: bool = True
+    cpus: str = ""      # the CPUs and memory nodes the cpuset root offers ("" = not known)
+    mems: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -119,7 +123,48 @@ def detect_host() -> HostInfo:
     return HostInfo(bounding_caps=caps, nofile=nofile, cgroup_v2=v2, swap_limit=swap, blkio_weight=blkio,
                     cpu_cfs=cgroups.has_knob("cpu", "cpu.cfs_quota_us") or v2,
                     pids=cgroups.has_controller("pids"),
-                    cpuset=cgroups.has_knob("cpuset", "cpuset.cpus") or v2)
+                    cpuset=cgroups.has_knob("cpuset", "cpuset.cpus") or v2,
+                    kernel_memory=not v2 and cgroups.has_knob("memory", "memory.kmem.limit_in_bytes"),
+                    cpus=_cpuset_root("cpus"), mems=_cpuset_root("mems"))
+
+
+def _cpuset_root(kind: str) -> str:
+    root = cgroups.controller_root("cpuset")
+    for name in (f"cpuset.effective_{kind}", f"cpuset.{kind}.effective", f"cpuset.{kind}"):
+        try:
+            return (root / name).read_text().strip() if root else ""
+        except OSError:
+            continue
+    return ""
+
+
+def parse_cpuset(spec: str) -> set[int] | None:
+    """A cpuset list ("0-2,4") as a set; None when malformed (moby's parsers.ParseUintList)."""
+    out: set[int] = set()
+    for part in spec.split(","):
+        lo, sep, hi = part.partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            return None
+        first, last = int(lo), int(hi) if sep else int(lo)
+        if last < first:
+            return None
+        out.update(range(first, last + 1))
+    return out
+
+
+def _check_cpuset(hc: dict[str, Any], host: HostInfo) -> None:
+    """dockerd's verifyPlatformContainerResources checks of CpusetCpus/CpusetMems."""
+    for key, avail, flag, what in (("CpusetCpus", host.cpus, "cpus", "CPUs"),
+                                   ("CpusetMems", host.mems, "mems", "memory nodes")):
+        want = str(hc.get(key) or "")
+        if not want or not host.cpuset:
+            continue
+        wanted = parse_cpuset(want)
+        if wanted is None:
+            raise InvalidArgument(f"Invalid value {want} for cpuset {flag}: invalid format: {want}")
+        offered = parse_cpuset(avail) if avail else None
+        if offered is not None and not wanted <= offered:
+            raise InvalidArgument(f"Requested {what} are not available - requested {want}, available: {avail}")
 
 
 def _norm_cap(c: str) -> str:
@@ -244,6 +289,13 @@ def resources(hc: dict[str, Any], host: HostInfo, warnings: list[str]) -> dict[s
                             "not mounted. Memory limited without swap.")
     if hc.get("MemoryReservation"):
         mem["reservation"] = int(hc["MemoryReservation"])
+    if hc.get("KernelMemory"):
+        warnings.append("Specifying a kernel memory limit is deprecated and will be removed in a future release.")
+        if host.kernel_memory:
+            mem["kernel"] = int(hc["KernelMemory"])
+        else:
+            warnings.append("Your kernel does not support kernel memory limit capabilities or the cgroup is not "
+                            "mounted. Limitation discarded.")
     if hc.get("OomKillDisable"):
         mem["disableOOMKiller"] = True
     if hc.get("MemorySwappiness") is not None and int(hc["MemorySwappiness"]) >= 0 and not host.cgroup_v2:
@@ -355,6 +407,16 @@ def check_host_config(hc: dict[str, Any], host: HostInfo | None = None) -> list[
     host = host or detect_host()
     warnings: list[str] = []
     capabilities(hc, host)
+    security_opts.parse(hc.get("SecurityOpt"))
+    _check_cpuset(hc, host)
+    if 0 < int(hc.get("KernelMemory") or 0) < 4 * 1024 * 1024:
+        raise InvalidArgument("Minimum kernel memory limit allowed is 4MB")
+    swappiness = hc.get("MemorySwappiness")
+    if swappiness is not None and not -1 <= int(swappiness) <= 100:   # -1: the kernel's default
+        raise InvalidArgument(f"Invalid value: {swappiness}, valid memory swappiness range is 0-100")
+    score = int(hc.get("OomScoreAdj") or 0)
+    if not -1000 <= score <= 1000:
+        raise InvalidArgument(f"Invalid value {score}, range for oom score adj is [-1000, 1000]")
     resources(hc, host, warnings)
     return warnings
 
@@ -403,9 +465,7 @@ def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_paren
     res = resources(hc, host, warnings)
     res["devices"] = rules
     parent = str(hc.get("CgroupParent") or cgroup_parent).strip("/")
-    sec = [str(o) for o in hc.get("SecurityOpt") or []]
-    no_new_privs = any(o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true")
-                       for o in sec)
+    sec = security_opts.parse(hc.get("SecurityOpt"))
 
     process: dict[str, Any] = {
         "terminal": bool(req.process.tty),
@@ -415,7 +475,7 @@ def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_paren
         "cwd": req.process.cwd or "/",
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "rlimits": _rlimits(hc, host),
-        "noNewPrivileges": no_new_privs,
+        "noNewPrivileges": sec.no_new_privileges,
         "oomScoreAdj": int(hc.get("OomScoreAdj") or 0),
     }
     linux: dict[str, Any] = {
@@ -425,9 +485,16 @@ def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_paren
         "namespaces": namespaces,
         "devices": devices,
     }
-    if not privileged:
-        linux["maskedPaths"] = list(MASKED_PATHS)
-        linux["readonlyPaths"] = list(READONLY_PATHS)
+    apparmor = security_opts.apparmor_profile(sec, privileged)
+    if apparmor:
+        process["apparmorProfile"] = apparmor
+    filt = seccomp.for_container(sec.seccomp, privileged, caps)
+    if filt is not None:
+        linux["seccomp"] = filt
+    if not privileged:   # HostConfig's lists when given (dockerd's WithMaskedPaths/WithReadonlyPaths)
+        masked, readonly = hc.get("MaskedPaths"), hc.get("ReadonlyPaths")
+        linux["maskedPaths"] = list(MASKED_PATHS if masked is None else masked)
+        linux["readonlyPaths"] = list(READONLY_PATHS if readonly is None else readonly)
     spec: dict[str, Any] = {
         "ociVersion": "1.0.2-dev",
         "process": process,

@@ -256,7 +256,7 @@ class APIRequestHandler(BaseHTTPRequestHandler):
                    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
         else:
             pre = f"HTTP/1.1 200 OK\r\nContent-Type: {h.content_type}\r\n\r\n"
-        self.wfile.write(pre.encode())
+        self.wfile.write(pre.encode() if h.preamble is None else h.preamble)
         try:
             h.pump(self.connection, self.rfile)
         except Exception:

@@ -72,6 +72,7 @@ class Hijack:
     pump: Callable[[Any, Any], None]
     upgrade: bool
     content_type: str = "application/vnd.docker.raw-stream"
+    preamble: bytes | None = None   # the whole answer instead (a websocket's 101 Switching Protocols)
 
 
 def json_response(obj: Any, status: int = 200) -> Response:

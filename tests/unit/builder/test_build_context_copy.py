@@ -31,11 +31,12 @@ def test_unpadded_tar_modes_and_headers(tmp_path):
     data = tar_of({"Dockerfile": b"FROM x\n", "bin/tool": b"#!/bin/sh\n"}, mode=0o751, pad=False)
     ctx = BuildContext.from_tar(io.BytesIO(data), tmp_path)
     try:
-        assert (ctx.root / "bin" / "tool").stat().st_mode & 0o7777 == 0o751
         assert ctx.headers["bin/tool"].mode == 0o751
         assert ctx.read_dockerfile("Dockerfile") == b"FROM x\n"
         with pytest.raises(NotFound, match="Cannot locate specified Dockerfile: nope"):
             ctx.read_dockerfile("nope")
+        ctx.materialize()   # (a tar with implied directories is unpacked at once anyway)
+        assert (ctx.root / "bin" / "tool").stat().st_mode & 0o7777 == 0o751
     finally:
         ctx.close()
     assert not ctx.root.exists()
@@ -54,9 +55,54 @@ def test_daemon_side_dockerignore(tmp_path):
     try:
         assert ctx.read_dockerfile("Dockerfile")
         ctx.apply_dockerignore("Dockerfile")
+        assert ctx.resolve_sources("*") == [".dockerignore", "keep.txt"]
+        ctx.materialize()
         assert sorted(os.listdir(ctx.root)) == [".dockerignore", "keep.txt"]
     finally:
         ctx.close()
+
+
+def tree_tar(files: dict[str, bytes | None]) -> bytes:
+    """A context as the docker CLI sends it: directories have entries of their own (None)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, data in files.items():
+            ti = tarfile.TarInfo(name)
+            if data is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tf.addfile(ti)
+            else:
+                ti.size, ti.mode = len(data), 0o640
+                tf.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_index_answers_as_the_unpacked_tree(tmp_path):
+    """Sources, wildcards and checksums from the spooled tar equal those of the unpacked tree, so a
+    cached rebuild (which never unpacks) and a build that unpacked agree on every cache key."""
+    data = tree_tar({".dockerignore": b"src/*.log\n", "Dockerfile": b"FROM x\n", "src": None,
+                     "src/a.txt": b"a", "src/b.txt": b"bb", "src/x.log": b"log", "src/sub": None,
+                     "src/sub/c.txt": b"c", "top.md": b"t"})
+    lazy = BuildContext.from_tar(io.BytesIO(data), tmp_path)
+    eager = BuildContext.from_tar(io.BytesIO(data), tmp_path)
+    try:
+        for ctx in (lazy, eager):
+            ctx.apply_dockerignore("Dockerfile")
+        eager.materialize()
+        for src in ("src", "src/*.txt", "*/sub/*", "src/x.log", "*.md", ".", "nope*", "src/sub"):
+            names = lazy.resolve_sources(src)
+            assert names == eager.resolve_sources(src), src
+            assert [lazy.checksum(n) for n in names] == [eager.checksum(n) for n in names], src
+        assert lazy.resolve_sources("src/*") == ["src/a.txt", "src/b.txt", "src/sub"]
+        assert not os.listdir(lazy.root)
+        a = lazy.paths(["src/a.txt"])[0]
+        assert a.read_bytes() == b"a" and a.stat().st_mode & 0o7777 == 0o640
+        assert a.stat().st_mtime == eager.paths(["src/a.txt"])[0].stat().st_mtime
+        assert (lazy.root / "src").stat().st_mode & 0o7777 == 0o755
+        assert not (lazy.root / "src" / "x.log").exists()
+    finally:
+        lazy.close()
+        eager.close()
 
 
 def test_wildcards_and_scoping(tmp_path):
@@ -113,5 +159,45 @@ def test_empty_context(tmp_path: Path):
     try:
         with pytest.raises(NotFound):
             ctx.read_dockerfile("Dockerfile")
+    finally:
+        ctx.close()
+
+
+def test_dockerignore_exception_below_an_ignored_directory(tmp_path):
+    """"dir" + "!dir/keep.txt": the directory stays for the exception, its other files go."""
+    data = tree_tar({".dockerignore": b"dir\n!dir/keep.txt\n*.tmp\n", "Dockerfile": b"FROM x\n", "dir": None,
+                     "dir/keep.txt": b"k", "dir/drop.txt": b"d", "a.tmp": b"", "other": None,
+                     "other/x.tmp": b""})
+    ctx = BuildContext.from_tar(io.BytesIO(data), tmp_path)
+    try:
+        ctx.apply_dockerignore("Dockerfile")
+        assert ctx.resolve_sources("dir/*") == ["dir/keep.txt"]
+        assert ctx.resolve_sources("*") == [".dockerignore", "Dockerfile", "dir", "other"]
+        assert ctx.resolve_sources("other/*") == ["other/x.tmp"]   # "*.tmp" is not "**/*.tmp"
+        ctx.materialize()
+        assert sorted(os.listdir(ctx.root / "dir")) == ["keep.txt"]
+    finally:
+        ctx.close()
+
+
+def test_context_with_symlinks_is_unpacked_to_resolve(tmp_path):
+    """Symlinks are followed inside the context as dockerd does: the index cannot, the tree can."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name in ("sub",):
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+            tf.addfile(ti)
+        ti = tarfile.TarInfo("sub/f")
+        ti.size = 1
+        tf.addfile(ti, io.BytesIO(b"F"))
+        ti = tarfile.TarInfo("link")
+        ti.type, ti.linkname = tarfile.SYMTYPE, "sub"
+        tf.addfile(ti)
+    ctx = BuildContext.from_tar(io.BytesIO(buf.getvalue()), tmp_path)
+    try:
+        assert ctx.resolve_sources("link/f") == ["link/f"]
+        assert ctx.checksum("link/f") == ctx.checksum("sub/f")
+        assert ctx.paths(["link/f"])[0].read_bytes() == b"F"
     finally:
         ctx.close()

@@ -73,13 +73,41 @@ def test_cache_probe_newest_child_wins():
     assert ImageCache(store).probe("", {"Cmd": ["y"]}) is None
 
 
-def test_cache_from_matches_ancestry_without_children_links():
+def test_cache_from_local_hit_must_be_a_source_ancestor():
     cc = {"Cmd": ["step2"]}
-    store = _Store({"base": {}, "s1": {"container_config": cc}, "s2": {"container_config": {"Cmd": ["z"]}}},
+    store = _Store({"base": {}, "s1": {"container_config": cc}, "s2": {"container_config": {"Cmd": ["z"]}},
+                    "elsewhere": {}},
                    {"s1": "base", "s2": "s1"})
-    store.children = lambda i: []   # type: ignore[method-assign]
-    assert ImageCache(store).probe("base", cc) is None
+    assert ImageCache(store).probe("base", cc) == "s1"
     assert ImageCache(store, ["s2"]).probe("base", cc) == "s1"
+    assert ImageCache(store, ["elsewhere"]).probe("base", cc) is None   # dockerd ignores local hits then
+
+
+def test_cache_from_a_source_without_parents_restores_steps():
+    """dockerd's ImageCache: a loaded image's history entries stand in for its lost intermediates."""
+    h0 = {"created": "t0", "created_by": "ADD base"}
+    h1 = {"created": "t1", "created_by": "/bin/sh -c #(nop)  ENV A=1", "empty_layer": True}
+    h2 = {"created": "t2", "created_by": "/bin/sh -c echo > /x"}
+    store = _Store({"base": {"history": [h0], "rootfs": {"diff_ids": ["l0"]}},
+                    "src": {"history": [h0, h1, h2], "rootfs": {"diff_ids": ["l0", "l2"]}, "os": "linux"}}, {})
+    made: list[dict] = []
+
+    def put(cfg: dict) -> str:
+        made.append(cfg)
+        store.configs[f"r{len(made)}"] = cfg
+        return f"r{len(made)}"
+
+    def set_parent(i: str, p: str) -> None:
+        store.parents[i] = p
+    store.set_parent = set_parent   # type: ignore[attr-defined]
+    cache = ImageCache(store, ["src"], put)
+    assert cache.probe("base", {"Cmd": ["/bin/sh", "-c", "echo > /x"]}) is None   # not the next step
+    step1 = {"Cmd": ["/bin/sh", "-c", "#(nop) ", "ENV A=1"], "Env": ["A=1"]}
+    assert cache.probe("base", step1) == "r1"
+    assert made[0]["history"] == [h0, h1] and made[0]["rootfs"]["diff_ids"] == ["l0"]
+    assert made[0]["config"] == step1 and store.parents["r1"] == "base"
+    assert cache.probe("r1", {"Cmd": ["/bin/sh", "-c", "echo > /x"]}) == "src"   # the last step: itself
+    assert store.parents["src"] == "r1"
 
 
 def test_gofmt():

@@ -205,3 +205,83 @@ def test_init_runs_tini_as_pid_1(monkeypatch):
     assert s["mounts"][-1] == {"destination": "/sbin/docker-init", "type": "bind",
                                "source": "/usr/bin/tini-static", "options": ["bind", "ro"]}
     assert spec({"Init": False})["process"]["args"][0] != "/sbin/docker-init"
+
+
+# --- security: seccomp, security options, cpuset checks ------------------------------------------
+
+def test_seccomp_follows_capabilities_and_privileged(monkeypatch):
+    from tugboat.runtime import seccomp
+
+    profile = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}
+    monkeypatch.setattr(seccomp, "default_profile", lambda: profile)
+    plain = spec()["linux"]["seccomp"]
+    assert plain["defaultAction"] == "SCMP_ACT_ERRNO"
+    assert [c["names"] for c in plain["syscalls"]] == [["read"]]
+    admin = spec({"CapAdd": ["SYS_ADMIN"]})["linux"]["seccomp"]
+    assert [c["names"] for c in admin["syscalls"]] == [["mount"], ["read"]]
+    assert "seccomp" not in spec({"Privileged": True})["linux"]
+    assert "seccomp" not in spec({"SecurityOpt": ["seccomp=unconfined"]})["linux"]
+    custom = spec({"SecurityOpt": ['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}']})["linux"]["seccomp"]
+    assert custom == {"defaultAction": "SCMP_ACT_ALLOW"}
+    monkeypatch.setattr(seccomp, "default_profile", lambda: None)
+    assert "seccomp" not in spec()["linux"]
+
+
+def test_no_apparmor_profile_without_apparmor(monkeypatch):
+    from tugboat.runtime import security_opts
+
+    monkeypatch.setattr(security_opts, "apparmor_enabled", lambda: False)
+    assert "apparmorProfile" not in spec({"SecurityOpt": ["apparmor=foo"]})["process"]
+    monkeypatch.setattr(security_opts, "apparmor_enabled", lambda: True)
+    assert spec({"SecurityOpt": ["apparmor=foo"]})["process"]["apparmorProfile"] == "foo"
+
+
+def test_check_host_config_security_opt():
+    with pytest.raises(InvalidArgument, match='invalid --security-opt 2: "foo=bar"'):
+        check_host_config({"SecurityOpt": ["foo=bar"]}, HOST)
+
+
+def test_check_host_config_cpuset():
+    host = HostInfo(cpus="0-1", mems="0")
+    assert check_host_config({"CpusetCpus": "0,1", "CpusetMems": "0"}, host) == []
+    with pytest.raises(InvalidArgument) as e:
+        check_host_config({"CpusetCpus": "0-99"}, host)
+    assert e.value.message == "Requested CPUs are not available - requested 0-99, available: 0-1"
+    with pytest.raises(InvalidArgument) as e:
+        check_host_config({"CpusetMems": "3"}, host)
+    assert e.value.message == "Requested memory nodes are not available - requested 3, available: 0"
+    with pytest.raises(InvalidArgument) as e:
+        check_host_config({"CpusetCpus": "abc"}, host)
+    assert e.value.message == "Invalid value abc for cpuset cpus: invalid format: abc"
+    # a host whose cpuset root we could not read: only the format is checked
+    assert check_host_config({"CpusetCpus": "0-99"}, HostInfo()) == []
+
+
+def test_kernel_memory_deprecated_but_applied():
+    warnings: list[str] = []
+    s = build_spec(req({"KernelMemory": 50 << 20}), Path("/rootfs"), ResolvedUser(0, 0, [0], "/root"),
+                   "tugboat", HOST, warnings)
+    assert s["linux"]["resources"]["memory"] == {"kernel": 50 << 20}
+    assert warnings == ["Specifying a kernel memory limit is deprecated and will be removed in a future release."]
+    warnings = check_host_config({"KernelMemory": 50 << 20}, HostInfo(kernel_memory=False))
+    assert warnings[1].startswith("Your kernel does not support kernel memory limit capabilities")
+
+
+@pytest.mark.parametrize("hc,msg", [
+    ({"KernelMemory": 1 << 20}, "Minimum kernel memory limit allowed is 4MB"),
+    ({"MemorySwappiness": 101}, "Invalid value: 101, valid memory swappiness range is 0-100"),
+    ({"OomScoreAdj": 1001}, "Invalid value 1001, range for oom score adj is [-1000, 1000]"),
+])
+def test_check_host_config_ranges(hc, msg):
+    with pytest.raises(InvalidArgument) as e:
+        check_host_config(hc, HOST)
+    assert e.value.message == msg
+
+
+def test_masked_and_readonly_paths_from_host_config():
+    lx = spec({"MaskedPaths": ["/proc/kcore"], "ReadonlyPaths": []})["linux"]
+    assert lx["maskedPaths"] == ["/proc/kcore"] and lx["readonlyPaths"] == []
+    lx = spec({"MaskedPaths": None})["linux"]
+    assert lx["maskedPaths"] == MASKED_PATHS and lx["readonlyPaths"] == READONLY_PATHS

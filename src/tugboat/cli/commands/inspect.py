@@ -57,7 +57,8 @@ def indent_json(raw: str, indent: str = "    ") -> str:
 
 def _fetch(ctx: Context, kind: str, name: str, size: bool) -> str:
     t = ctx.client.transport
-    path = f"/containers/{name}/json" if kind == "container" else f"/images/{name}/json"
+    path = {"container": f"/containers/{name}/json", "image": f"/images/{name}/json",
+            "network": f"/networks/{name}", "volume": f"/volumes/{name}"}[kind]
     resp = t.request("GET", path, {"size": True} if size and kind == "container" else None)
     return resp.read().decode("utf-8", "replace").strip()
 
@@ -75,7 +76,7 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
     spec = Spec(path, usage, "Return low-level information on Docker objects", flags, 1, -1)
     opts, args = parse(spec, argv)
     want = kind or opts.get("type")
-    if want not in (None, "", "container", "image"):
+    if want not in (None, "", "container", "image", "network", "volume"):
         ctx.eprint(f'unknown type: "{want}": must be one of "config", "container", "image", "network", '
                    '"node", "plugin", "secret", "service", "task", "volume"')
         return 1
@@ -91,7 +92,7 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
     raws: list[str] = []
     errors: list[str] = []  # printed after the output, as docker does
     for name in args:
-        kinds = [want] if want else ["container", "image"]
+        kinds = [want] if want else ["container", "image", "network", "volume"]
         got = None
         last_err: Exception | None = None
         for k in kinds:

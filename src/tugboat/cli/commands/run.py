@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from tugboat.cli.commands import run_health, run_limits, run_mounts, run_network
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, I, L, S, Spec, parse
 from tugboat.cli.jsonmessage import StreamError
@@ -77,6 +78,9 @@ def _flags(run: bool) -> list[Any]:
         L("mount", help="Attach a filesystem mount to the container", metavar="mount"),
         S("workdir", "w", "Working directory inside the container"),
     ]
+    flags += run_limits.flags()
+    flags += run_health.flags()
+    flags += run_network.flags()
     if run:
         flags += [B("detach", "d", "Run container in background and print container ID"),
                   S("detach-keys", help="Override the key sequence for detaching a container"),
@@ -139,27 +143,6 @@ def ram_in_bytes(v: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def parse_ports(specs: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, str]]]]:
-    exposed: dict[str, dict[str, Any]] = {}
-    bindings: dict[str, list[dict[str, str]]] = {}
-    for spec in specs:
-        body, _, proto = spec.partition("/")
-        proto = proto or "tcp"
-        parts = body.rsplit(":", 2)
-        if len(parts) == 1:
-            ip, host, cport = "", "", parts[0]
-        elif len(parts) == 2:
-            ip, host, cport = "", parts[0], parts[1]
-        else:
-            ip, host, cport = parts[0].strip("[]"), parts[1], parts[2]
-        if not cport.isdigit():
-            raise RunError(f'invalid containerPort: {cport}')
-        key = f"{cport}/{proto}"
-        exposed[key] = {}
-        bindings.setdefault(key, []).append({"HostIp": ip, "HostPort": host})
-    return exposed, bindings
-
-
 def build_config(opts: dict[str, Any], args: list[str], detach: bool) -> tuple[dict[str, Any], str | None]:
     """The POST /containers/create body, shaped like what docker's CLI sends."""
     image, cmd = args[0], args[1:]
@@ -186,10 +169,10 @@ def build_config(opts: dict[str, Any], args: list[str], detach: bool) -> tuple[d
         a_in, a_out, a_err = "stdin" in attach, "stdout" in attach, "stderr" in attach
     else:
         a_in, a_out, a_err = interactive, True, True
-    exposed, bindings = parse_ports(opts["publish"])
-    for e in opts["expose"]:
-        port, _, proto = e.partition("/")
-        exposed[f"{port}/{proto or 'tcp'}"] = {}
+    try:
+        exposed, bindings = run_network.ports(opts)
+    except run_network.PortError as e:
+        raise RunError(str(e)) from None
     config: dict[str, Any] = {
         "Hostname": opts["hostname"] or "", "Domainname": opts["domainname"] or "",
         "User": opts["user"] or "",
@@ -206,6 +189,12 @@ def build_config(opts: dict[str, Any], args: list[str], detach: bool) -> tuple[d
         config["StopSignal"] = opts["stop_signal"]
     if opts["stop_timeout"] is not None:
         config["StopTimeout"] = opts["stop_timeout"]
+    try:
+        health = run_health.config(opts)
+    except ValueError as e:
+        raise RunError(str(e)) from None
+    if health is not None:
+        config["Healthcheck"] = health
     restart = opts["restart"] or "no"
     rname, _, rcount = restart.partition(":")
     if opts["rm"] and rname not in ("no", ""):
@@ -245,14 +234,18 @@ def build_config(opts: dict[str, Any], args: list[str], detach: bool) -> tuple[d
         for u in opts["ulimit"]:
             name, _, lim = u.partition("=")
             soft, _, hard = lim.partition(":")
-            ul.append({"Name": name, "Soft": int(soft), "Hard": int(hard or soft)})
+            ul.append({"Name": name, "Hard": int(hard or soft), "Soft": int(soft)})
         host["Ulimits"] = ul
+    try:
+        run_limits.apply(opts, host, ram_in_bytes)
+    except ValueError as e:
+        raise RunError(str(e)) from None
+    run_mounts.apply(opts, config, host, ram_in_bytes)
     config["HostConfig"] = host
-    net = host["NetworkMode"]
-    endpoints: dict[str, Any] = {}
-    if opts["network_alias"] and net not in ("default", "bridge", "host", "none"):
-        endpoints[net] = {"Aliases": opts["network_alias"]}
-    config["NetworkingConfig"] = {"EndpointsConfig": endpoints}
+    try:
+        config["NetworkingConfig"] = run_network.apply(opts, config, host)
+    except run_network.PortError as e:
+        raise RunError(str(e)) from None
     return config, opts["name"]
 
 
@@ -329,7 +322,12 @@ def _fail(ctx: Context, path: str, msg: str) -> None:
 
 def create(ctx: Context, argv: list[str], path: str) -> int:
     """Unlike run, docker's create reports failures plainly and exits 1 (125 only for flag errors)."""
-    opts, args = parse(_spec(path, run=False), argv)
+    spec = _spec(path, run=False)
+    opts, args = parse(spec, argv)
+    run_limits.check_flags(opts, spec)
+    run_health.check_flags(opts, spec)
+    run_network.check_flags(opts, spec)
+    run_mounts.check_flags(opts, spec, ram_in_bytes)
     try:
         # docker's create records the attach flags a later `start -a[i]` uses: stdout/stderr, and
         # stdin + StdinOnce with -i
@@ -492,7 +490,12 @@ def _proxy_signals(ctx: Context, id: str, tty: bool) -> None:
 
 
 def run(ctx: Context, argv: list[str], path: str) -> int:
-    opts, args = parse(_spec(path, run=True), argv)
+    spec = _spec(path, run=True)
+    opts, args = parse(spec, argv)
+    run_limits.check_flags(opts, spec)
+    run_health.check_flags(opts, spec)
+    run_network.check_flags(opts, spec)
+    run_mounts.check_flags(opts, spec, ram_in_bytes)
     detach = bool(opts["detach"])
     if not detach and opts["tty"] and opts["interactive"] and not os.isatty(sys.stdin.fileno()):
         ctx.eprint("the input device is not a TTY")  # docker checks before creating anything

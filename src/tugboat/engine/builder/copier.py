@@ -26,6 +26,7 @@ from tugboat.errors import InvalidArgument
 class Source:
     path: Path        # on the host (inside a context dir or another stage's root filesystem)
     name: str         # as matched, for basename and messages
+    remote: bool = False   # ADD <url>: never unpacked, even if it is an archive
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ class Copier:
                 for name in sorted(os.listdir(s.path)):
                     self._copy_entry(s.path / name, self._target(posixpath.join(dest, name)))
                 continue
-            if self.unpack and _is_archive(s.path):
+            if self.unpack and not s.remote and _is_archive(s.path):
                 self._mkdirs(dest)
                 self._untar(s.path, dest)
                 continue

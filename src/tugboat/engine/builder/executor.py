@@ -79,7 +79,8 @@ class Executor:
                 cache_from.append(ws.images.resolve(ref).id)
             except NotFound:
                 continue
-        self.cache = None if options.no_cache else ImageCache(ws.images.store, cache_from)
+        self.cache = None if options.no_cache else \
+            ImageCache(ws.images.store, cache_from, lambda cfg: str(ws.images.create_image(cfg)))
         self.args = BuildArgs(options.build_args)
         self.results: dict[int, str] = {}      # stage index -> image id
         self.steps = Steps(ws, self.cache, self.text, escape, options.network_mode, cancelled,
@@ -219,7 +220,9 @@ class Executor:
             root = stack.enter_context(self.source_root(ins, ex, stack))
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="build-src-",
                                                                       dir=self.ctx.root.parent)))
-            infos: list[tuple[Source, str]] = []
+            # a context source is a name until the cache misses: a cached COPY unpacks nothing
+            infos: list[tuple[Source | str, str]] = []
+            from_context = root == self.ctx.root
             for s in srcs:
                 if s in heredocs:
                     doc = heredocs[s]
@@ -229,24 +232,24 @@ class Executor:
                     path.chmod(0o644)
                     infos.append((Source(path, doc.name), source_hash(tmp, doc.name)))
                 elif is_add and s.startswith(("http://", "https://")):
-                    path = download(s, tmp)
-                    infos.append((Source(path, path.name), source_hash(tmp, path.name)))
+                    path = download(s, tmp)   # named by its bare content sum, as dockerd's remote sources
+                    infos.append((Source(path, path.name, remote=True),
+                                  source_hash(tmp, path.name).removeprefix("file:")))
                 else:
-                    matches = resolve_in(root, s)
+                    matches = self.ctx.resolve_sources(s) if from_context else resolve_in(root, s)
                     if not matches:
                         if has_wildcards(s):
                             raise BuildFailed(f"{kind} failed: no source files were specified")
-                        where = "build context or excluded by .dockerignore" if root == self.ctx.root else "image"
+                        where = "build context or excluded by .dockerignore" if from_context else "image"
                         raise BuildFailed(f"{kind} failed: file not found in {where}: stat {s}: "
                                           "file does not exist")
                     for m in matches:
+                        if from_context:
+                            infos.append((m, self.ctx.checksum(m)))
+                            continue
                         path = scoped_path(root, m)
-                        if root == self.ctx.root:
-                            digest = self.ctx.checksum(m)
-                        else:
-                            rel = str(path.relative_to(root))
-                            digest = source_hash(root, "" if rel == "." else rel)
-                        infos.append((Source(path, m or "."), digest))
+                        rel = str(path.relative_to(root))
+                        infos.append((Source(path, m or "."), source_hash(root, "" if rel == "." else rel)))
             if len(infos) > 1 and not dest.endswith("/"):
                 raise BuildFailed(f"When using {kind} with more than one source file, the destination "
                                   "must be a directory and end with a /")
@@ -254,10 +257,11 @@ class Executor:
             src_hash = hashes[0] if len(hashes) == 1 else \
                 "multi:" + hashlib.sha256(",".join(hashes).encode()).hexdigest()
             cc = state.copy_config()
-            cc["Cmd"] = nop_cmd(state, f"{kind} {src_hash} in {dest} ", single_space=True)
-            for flag in ("chown", "chmod"):
-                if ins.flags.get(flag):
-                    cc["Cmd"][-1] += f"--{flag}={ins.flags[flag]} "
+            # dockerd: "%s %s%s in %s " with "--chown=<spec>" glued to the sum (sic)
+            chown = f"--chown={ex(ins.flags['chown'])}" if ins.flags.get("chown") else ""
+            cc["Cmd"] = nop_cmd(state, f"{kind} {chown}{src_hash} in {dest} ", single_space=True)
+            if ins.flags.get("chmod"):   # BuildKit's flag: dockerd 20.10 has no history form for it
+                cc["Cmd"][-1] += f"--chmod={ins.flags['chmod']} "
             if self.steps.probe(state, cc):
                 return
             dest_abs = dest if dest.startswith("/") else \
@@ -267,8 +271,9 @@ class Executor:
             with self.ws.rw_layer(state.image_id) as rw:
                 with self.ws.mounted(rw) as rootfs:
                     owner = parse_chown(ex(ins.flags.get("chown", "")), rootfs)
-                    Copier(rootfs, owner, chmod, unpack=is_add).copy(
-                        [i for i, _ in infos], posixpath.normpath(dest_abs), dir_hint)
+                    sources = [i if isinstance(i, Source) else Source(self.ctx.paths([i])[0], i or ".")
+                               for i, _ in infos]
+                    Copier(rootfs, owner, chmod, unpack=is_add).copy(sources, posixpath.normpath(dest_abs), dir_hint)
                 self.ws.commit_rw(state, rw, cc)
 
 

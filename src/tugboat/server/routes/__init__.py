@@ -16,11 +16,14 @@ from tugboat.server.routes import (
     events,
     exec,
     images,
+    networks,
     system,
+    volumes,
 )
 
 
 def all_routes() -> list[Route]:
     return [*system.ROUTES, *containers.ROUTES, *container_extras.ROUTES, *container_archive.ROUTES,
             *container_update.ROUTES,
-            *events.ROUTES, *exec.ROUTES, *images.ROUTES, *auth.ROUTES, *build.ROUTES]
+            *events.ROUTES, *exec.ROUTES, *images.ROUTES, *auth.ROUTES, *build.ROUTES,
+            *volumes.ROUTES, *networks.ROUTES]

@@ -143,6 +143,25 @@ def attach(engine: Any, req: Request) -> Hijack:
                   upgrade=req.headers.get("Upgrade") is not None)
 
 
+def attach_ws(engine: Any, req: Request) -> Hijack:
+    """GET /containers/{id}/attach/ws: the attach as a websocket (server/websocket.py)."""
+    from tugboat.server import websocket
+    stdin = req.query_bool("stdin")
+    detach_spec = req.query_str("detachKeys") or None
+    if detach_spec:
+        parse_detach_keys(detach_spec)
+    stream = engine.containers.attach(req.params["id"], stdin=stdin, stdout=req.query_bool("stdout"),
+                                      stderr=req.query_bool("stderr"), stream=req.query_bool("stream"),
+                                      logs=req.query_bool("logs"))
+    try:
+        preamble = websocket.handshake(req.headers)    # after the lookup: a missing container is a 404
+    except InvalidArgument:
+        stream.close()
+        raise
+    detach = DetachKeys(detach_spec, tty=bool(getattr(stream, "tty", False)))
+    return Hijack(pump=websocket.attach_pump(stream, stdin, detach), upgrade=True, preamble=preamble)
+
+
 def export(engine: Any, req: Request) -> StreamResponse:
     return StreamResponse(engine.containers.export(req.params["id"]), content_type="application/x-tar")
 
@@ -159,5 +178,6 @@ ROUTES = [
     Route("POST", "/containers/{id}/restart", restart),
     Route("POST", "/containers/{id}/wait", wait),
     Route("POST", "/containers/{id}/attach", attach),
+    Route("GET", "/containers/{id}/attach/ws", attach_ws),
     Route("DELETE", "/containers/{id}", remove),
 ]

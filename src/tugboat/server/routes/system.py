@@ -27,9 +27,14 @@ def info(engine: Any, req: Request) -> Response:
     return json_response(engine.system.info())
 
 
+def disk_usage(engine: Any, req: Request) -> Response:
+    return json_response(engine.system.disk_usage())
+
+
 ROUTES = [
     Route("GET", "/_ping", ping),
     Route("HEAD", "/_ping", ping),
     Route("GET", "/version", version),
     Route("GET", "/info", info),
+    Route("GET", "/system/df", disk_usage),
 ]
