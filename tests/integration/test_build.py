@@ -606,3 +606,43 @@ def test_history_empty_layer_flags(cli, tmp_path, token, track):
     assert flags == [True, False, True, False, False, True, True]
     assert len(config["rootfs"]["diff_ids"]) == base_len + 3
     assert len(manifest[0]["Layers"]) == base_len + 3
+
+
+def test_copy_cache_key_is_content_and_mode_not_mtime(cli, tmp_path, token, track):
+    """A COPY step is cached while the files' content and metadata that matters (mode) are the
+    same; touching a file (mtime only) keeps the cache, chmod or an edit of the same size miss it."""
+    name = image_name(token, track, "copykey")
+    f = tmp_path / "d" / "f.txt"
+    write(tmp_path, {"d/f.txt": f"one {os.urandom(4).hex()}\n", "Dockerfile": "FROM busybox\nCOPY d /d\n"})
+    os.chmod(f, 0o644)
+
+    def build() -> str:
+        out = ok(run_build(cli, tmp_path, "-t", name)).stdout
+        track_built(cli, track, out)
+        return out
+
+    build()
+    os.utime(f, (1_000_000_000, 1_000_000_000))
+    assert " ---> Using cache\n" in build()
+    os.chmod(f, 0o600)
+    assert " ---> Using cache\n" not in build()
+    f.write_text(f.read_text().replace("one", "two"))
+    assert " ---> Using cache\n" not in build()
+    assert run_out(cli, name, "sh", "-c", "stat -c %a /d/f.txt; cat /d/f.txt").startswith("600\ntwo ")
+
+
+def test_image_prune_drops_the_cache_of_untagged_builds(cli, tmp_path, track):
+    """The classic cache is the intermediate images: pruning dangling images takes an untagged
+    build's result with its intermediates, and the next build starts cold.  (The prune is filtered
+    by a label of this test's own: other dangling images are not this test's to remove.)"""
+    marker = os.urandom(4).hex()
+    write(tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {marker} > /a\nRUN echo b > /b\n"})
+    label = ("--label", f"tugboat-test={marker}")
+    out = ok(run_build(cli, tmp_path, *label)).stdout
+    track_built(cli, track, out)
+    assert " ---> Using cache\n" in ok(run_build(cli, tmp_path, *label)).stdout
+    pruned = ok(cli("image", "prune", "-f", "--filter", f"label=tugboat-test={marker}")).stdout
+    assert pruned.count("deleted: sha256:") >= 3, pruned   # the result (LABEL) and the two RUN images
+    again = ok(run_build(cli, tmp_path, *label)).stdout
+    track_built(cli, track, again)
+    assert " ---> Using cache\n" not in again

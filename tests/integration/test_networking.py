@@ -59,7 +59,8 @@ def subnet_of(cli: Any, network: str = "bridge") -> ipaddress.IPv4Network:
 
 
 def veth_count(tugd: Any) -> int:
-    return len(links_with_prefix(f"tt{tugd.token}")) if tugd.token else 0
+    """Host-side veths of the engine under test (the real Docker's are "veth...")."""
+    return len(links_with_prefix(f"tt{tugd.token}" if tugd.token else "veth"))
 
 
 def rules_mentioning(text: str) -> list[str]:
@@ -141,12 +142,14 @@ def test_publish_on_host_address_and_publish_all(tug: Any, dclient: Any, new_nam
         assert ok(tug("run", "--rm", "busybox", "wget", "-qO-", f"http://{host}:{port}/")).stdout == \
             f"hello from {a.id[:12]}\n"
         b.reload()
-        (binding,) = b.attrs["NetworkSettings"]["Ports"]["80/tcp"]
+        # dockerd 20.10 on a host with IPv6 also binds [::] through its userland proxy; Tugboat
+        # publishes on IPv4 only (its containers have no IPv6), so only the IPv4 binding is compared
+        (binding,) = [x for x in b.attrs["NetworkSettings"]["Ports"]["80/tcp"] if x["HostIp"] != "::"]
         assert binding["HostIp"] == "0.0.0.0" and int(binding["HostPort"]) > 1024
         assert ok(tug("port", b.name, "80/tcp")).stdout == f"0.0.0.0:{binding['HostPort']}\n"
         assert http_get(f"http://{host}:{binding['HostPort']}/").startswith("hello from")
         (listed,) = [c for c in dclient.api.containers(filters={"name": b.name})]
-        assert listed["Ports"] == [{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": int(binding["HostPort"]),
+        assert [x for x in listed["Ports"] if x["IP"] != "::"] == [{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": int(binding["HostPort"]),
                                     "Type": "tcp"}]
     finally:
         a.remove(force=True)
@@ -250,7 +253,7 @@ def test_connect_and_disconnect_a_running_container(tug: Any, dclient: Any, netw
     assert " eth1 " not in ok(tug("exec", name, "ip", "-o", "-4", "addr")).stdout
     assert set(dclient.api.inspect_container(name)["NetworkSettings"]["Networks"]) == {"bridge"}
     cid, net_id = dclient.api.inspect_container(name)["Id"], dclient.api.inspect_network(net)["Id"]
-    events = [e for e in dclient.api.events(since=since, until=time.time(), decode=True,
+    events = [e for e in dclient.api.events(since=since, until=time.time() + 1, decode=True,
                                             filters={"type": "network", "network": net_id})
               if e["Actor"]["Attributes"]["container"] == cid]     # not the peer's own join and leave
     assert [(e["Action"], e["Actor"]["Attributes"]) for e in events] == [
@@ -277,7 +280,7 @@ def test_etc_files_dns_flags_and_add_host(tug: Any, network: Any) -> None:
     p = ok(tug("run", "--rm", "--dns", "192.0.2.53", "--dns-search", "example.com", "--add-host",
                "gw:host-gateway", "--add-host", "db.local:10.9.9.9", "busybox", "cat", "/etc/resolv.conf",
                "/etc/hosts"))
-    assert "nameserver 192.0.2.53\nsearch example.com\n" in p.stdout
+    assert p.stdout.startswith("search example.com\nnameserver 192.0.2.53\n")   # resolvconf.Build
     assert f"{gateway}\tgw\n10.9.9.9\tdb.local\n" in p.stdout
     net = network("etc")
     u = ok(tug("run", "--rm", "--network", net, "--dns-search", "example.com", "--dns-option", "timeout:1",

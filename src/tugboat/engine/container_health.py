@@ -171,11 +171,15 @@ class HealthMonitor:
         threading.Thread(target=self._monitor, args=(c, stop), name=f"health-{rec.id[:12]}",
                          daemon=True).start()
 
-    def stop(self, container_id: str) -> None:
+    def stop(self, c: Any) -> None:
+        """Stop the monitor (exit, pause). As moby's CloseMonitorChannel, a container whose monitor
+        ran is then "unhealthy" (no event): inspect of a paused or exited container says so."""
         with self._lock:
-            stop = self._stops.pop(container_id, None)
+            stop = self._stops.pop(c.rec.id, None)
         if stop is not None:
             stop.set()
+            if c.rec.state.health is not None:
+                c.rec.state.health["Status"] = UNHEALTHY
 
     def shutdown(self) -> None:
         with self._lock:

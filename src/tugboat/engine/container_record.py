@@ -373,30 +373,44 @@ def host_resolv_conf() -> str:
 
 def resolv_content(host_text: str, dns: list[str] | None = None, search: list[str] | None = None,
                    options: list[str] | None = None) -> str:
-    """libnetwork's resolvconf.FilterResolvDNS plus the --dns* overrides."""
+    """libnetwork's setupDNS (20.10) for a container without the embedded server: with no --dns*
+    flag, the host's file filtered (resolvconf.FilterResolvDNS); with any, a new file built from the
+    flags and, for what they leave out, the host's values (resolvconf.Build: search, nameservers,
+    options in that order; the host's nameservers are then not filtered, as in dockerd)."""
+    if dns or search or options:
+        host_ns: list[str] = []
+        host_search: list[str] = []
+        host_opts: list[str] = []
+        for line in host_text.splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] == "nameserver":
+                host_ns.append(words[1])
+            elif words and words[0] in ("search", "domain"):
+                host_search = words[1:]
+            elif words and words[0] == "options":
+                host_opts = words[1:]
+        search_list = list(search) if search else host_search
+        text = ""
+        if search_list and " ".join(search_list).strip() != ".":
+            text += "search " + " ".join(search_list) + "\n"
+        text += "".join(f"nameserver {n}\n" for n in (dns or host_ns))
+        opts = list(options) if options else host_opts
+        if opts:
+            text += "options " + " ".join(opts) + "\n"
+        return text
     lines: list[str] = []
     nameservers = 0
     for line in host_text.splitlines():
         words = line.split()
         if words and words[0] == "nameserver":
-            if dns or len(words) < 2 or _is_local_ns(words[1]):
+            if len(words) < 2 or _is_local_ns(words[1]):
                 continue
             nameservers += 1
-        elif words and words[0] in ("search", "domain") and search:
-            continue
-        elif words and words[0] == "options" and options:
-            continue
         lines.append(line)
     text = "\n".join(lines).strip("\n")
     text = text + "\n" if text else ""
-    for s in dns or []:
-        text += f"nameserver {s}\n"
-    if not dns and nameservers == 0:
+    if nameservers == 0:
         text += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
-    if search:
-        text += "search " + " ".join(search) + "\n"
-    if options:
-        text += "options " + " ".join(options) + "\n"
     return text
 
 
@@ -437,6 +451,18 @@ def embedded_resolv_content(host_text: str, search: list[str] | None, options: l
     return text
 
 
+def _rewrite(path: Path, data: bytes) -> None:
+    """A running container has the file bind-mounted: an existing one is rewritten in place (as
+    dockerd's etchosts does), since a replaced inode would not be seen inside."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        write_atomic(path, data, 0o644)
+        return
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def write_etc_files(rec: ContainerRecord, net: EtcNetwork | None = None) -> None:
     """hostname, hosts and resolv.conf for the container's /etc.  With --network host the
     container sees the host's own hosts file and (unfiltered) resolv.conf, as with dockerd."""
@@ -455,7 +481,7 @@ def write_etc_files(rec: ContainerRecord, net: EtcNetwork | None = None) -> None
         hosts += hosts_content("", None, hc.get("ExtraHosts"), host_gateway=net.host_gateway)[len(HOSTS_HEADER):]
     else:
         hosts = hosts_content(own_names, net.addresses, hc.get("ExtraHosts"), net.links, net.host_gateway)
-    write_atomic(rec.etc_path("hosts"), hosts.encode(), 0o644)
+    _rewrite(rec.etc_path("hosts"), hosts.encode())
     dns = hc.get("Dns") or net.daemon_dns
     search = hc.get("DnsSearch") or net.daemon_dns_search
     options = hc.get("DnsOptions") or net.daemon_dns_options
@@ -465,4 +491,4 @@ def write_etc_files(rec: ContainerRecord, net: EtcNetwork | None = None) -> None
         resolv = embedded_resolv_content(host_resolv_conf(), search, options)
     else:
         resolv = resolv_content(host_resolv_conf(), dns, search, options)
-    write_atomic(rec.etc_path("resolv.conf"), resolv.encode(), 0o644)
+    _rewrite(rec.etc_path("resolv.conf"), resolv.encode())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import functools
 import logging
+import os
 import shutil
 import signal as _signal
 import socket
@@ -74,6 +75,7 @@ from tugboat.errors import (
     TugboatError,
 )
 from tugboat.runtime.types import MonitorRef, ProcessSpec, StartRequest
+from tugboat.store.idmap import IdMap
 
 if TYPE_CHECKING:
     from tugboat.engine.images import ImageService
@@ -111,6 +113,8 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                        ContainerConnect):
     """See module docstring. ``ref`` everywhere is a full ID, a unique ID prefix or a
     name (with or without a leading "/")."""
+
+    idmap: IdMap | None = None   # userns-remap (set by wiring.py): containers get a user namespace
 
     def __init__(self, root: Path, images: ImageService, layers: LayerStore,
                  runtime: ContainerRuntime, events: Any = None, volumes: Any = None) -> None:
@@ -205,6 +209,8 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                               rw_parent=image.top_chain_id, network_settings=settings)
         try:
             directory.mkdir(mode=0o710)
+            if self.idmap is not None:   # userns-remap: its root reaches /etc/hosts & co (as dockerd)
+                os.chown(directory, os.getuid(), self.idmap.root[1])
             rec.state_dir.mkdir(mode=0o700)
             # Docker's init layer: the /etc/hosts, /proc, ... mount points stay out of `docker diff`
             self._layers.create_rw(cid, image.top_chain_id, init_layer=True)
@@ -320,7 +326,8 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             log_path=Path("/dev/null") if rec.log_driver == "none" else rec.log_path,
             log_max_size=max_size, log_max_file=max_file, state_dir=rec.state_dir,
             stop_signal=cfg.get("StopSignal") or "SIGTERM", netns_path=netns,
-            extra_mounts=extra_mounts)
+            extra_mounts=extra_mounts,
+            userns=None if rec.host_config.get("UsernsMode") == "host" else self.idmap)
 
     def _network_of(self, rec: ContainerRecord) -> tuple[str | None, dict[str, Path]]:
         """(netns_path, /etc files): "host" shares the host's namespace, "container:<ref>" joins a
@@ -382,7 +389,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             if not rec.state.running:
                 return
             st = rec.state
-            self._health.stop(rec.id)
+            self._health.stop(c)
             exit_code = int(status.exit_code)
             restart = not c.restart_canceled and should_restart(
                 rec.host_config.get("RestartPolicy"), exit_code, rec.restart_count, rec.manually_stopped)
@@ -532,7 +539,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
                 raise Conflict(f"Container {c.rec.id} is already paused")
             self._runtime.pause(c.rec.id)
             st.transition(PAUSED)
-            self._health.stop(c.rec.id)
+            self._health.stop(c)
             c.rec.save()
             self._publish(c.rec, "pause")
 
@@ -577,8 +584,24 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
     # --- remove -------------------------------------------------------------------------------
     def remove(self, ref: str, force: bool = False, volumes: bool = False, link: bool = False) -> None:
         if link:
-            raise NotImplementedYet("container links are not supported")
+            self._remove_link(ref)
+            return
         self._remove(self._get(ref), force, ref, volumes)
+
+    def _remove_link(self, ref: str) -> None:
+        """dockerd's rmLink: ref names a legacy link, "parent/alias"; the parent loses that link."""
+        parent, _, alias = ref.strip("/").rpartition("/")
+        if not parent:
+            self._get(ref)   # No such container first, as dockerd looks the name up before anything
+            raise TugboatError("Conflict, cannot remove the default link name of the container")
+        try:
+            c = self._get(parent)
+        except NotFound:
+            raise NotFound(f"No such container: {ref.strip('/')}") from None
+        with c.lock:
+            if self.networking is None or not self.networking.remove_link(c.rec, alias):
+                raise NotFound(f"No such container: {ref.strip('/')}")
+            c.rec.save()
 
     def _remove(self, c: _Container, force: bool, ref: str | None = None, volumes: bool = False) -> None:
         rec = c.rec

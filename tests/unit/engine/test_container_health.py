@@ -166,7 +166,7 @@ def test_monitor_runs_probes_and_publishes(monkeypatch):
     deadline = time.monotonic() + 5
     while len(c.rec.state.health["Log"]) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    m.stop(c.rec.id)
+    m.stop(c)
     log = c.rec.state.health["Log"]
     assert log[0]["ExitCode"] == 0 and log[0]["Output"] == "x" * 4096 + "..."
     assert log[1]["ExitCode"] == -1 and log[1]["Output"] == "Health check exceeded timeout (100ms)"
@@ -196,7 +196,7 @@ def test_stop_ends_the_monitor():
     c = Box(Rec({"Test": ["CMD", "true"], "Interval": S // 50}))
     m.init(c)
     assert wait_for(lambda: len(spawned) >= 2)
-    m.stop(c.rec.id)
+    m.stop(c)
     time.sleep(0.3)                   # a probe that had already begun may still finish
     count = len(spawned)
     time.sleep(0.3)

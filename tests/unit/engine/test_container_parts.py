@@ -174,7 +174,7 @@ def test_resolv_conf_filtering():
     assert out.endswith("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
     assert resolv_content("nameserver 10.1.1.1\n") == "nameserver 10.1.1.1\n"
     out = resolv_content("nameserver 10.1.1.1\nsearch a\n", dns=["1.1.1.1"], search=["b"], options=["x"])
-    assert out == "nameserver 1.1.1.1\nsearch b\noptions x\n"
+    assert out == "search b\nnameserver 1.1.1.1\noptions x\n"
 
 
 def test_command_string():
