@@ -423,14 +423,16 @@ def _new_daemon_dir() -> tuple[Path, str]:
 
 
 @contextlib.contextmanager
-def private_tugd(engines: list[Engine]) -> Iterator[Engine]:
-    """A tugd of its own (dir, roots, socket, cgroup parent) with busybox; every trace removed after."""
+def private_tugd(engines: list[Engine], extra_config: dict[str, Any] | None = None) -> Iterator[Engine]:
+    """A tugd of its own (dir, roots, socket, cgroup parent) with busybox; every trace removed after.
+    ``extra_config``: more daemon.json keys (e.g. "userns-remap")."""
     if os.geteuid() != 0:
         raise RuntimeError("the integration tests need root (tugd mounts, runc, cgroups)")
     tmp, token = _new_daemon_dir()
     try:
         # never the host's /etc/tugboat/daemon.json; networking of its own (bridge, subnets, chains)
-        (tmp / "daemon.json").write_text(json.dumps(network_config(token), indent=1) + "\n")
+        (tmp / "daemon.json").write_text(json.dumps({**network_config(token), **(extra_config or {})}, indent=1)
+                                         + "\n")
         eng = Engine(target="tugd", host=f"unix://{tmp}/tugd.sock", tmp=tmp, cgroup_parent=f"tugtest-{token}",
                      token=token)
         engines.append(eng)

@@ -201,3 +201,23 @@ def test_context_with_symlinks_is_unpacked_to_resolve(tmp_path):
         assert ctx.paths(["link/f"])[0].read_bytes() == b"F"
     finally:
         ctx.close()
+
+
+def test_context_with_a_directory_and_a_file_of_one_name_fails_cleanly(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in (("x", None), ("x/y", b"1"), ("x", b"now a file")):
+            ti = tarfile.TarInfo(name)
+            if data is None:
+                ti.type = tarfile.DIRTYPE
+                tf.addfile(ti)
+            else:
+                ti.size = len(data)
+                tf.addfile(ti, io.BytesIO(data))
+    data = buf.getvalue()
+    ctx = BuildContext.from_tar(io.BytesIO(data), tmp_path)
+    try:
+        with pytest.raises(InvalidArgument, match="failed to unpack build context"):
+            ctx.materialize()
+    finally:
+        ctx.close()

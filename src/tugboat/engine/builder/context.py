@@ -155,7 +155,10 @@ class BuildContext:
         if not self.members:
             return
         if self._simple and all(m.isdir() or m.isreg() for m in self.members.values()):
-            self._extract_plain()
+            try:
+                self._extract_plain()
+            except OSError as e:   # e.g. a name that is a directory and, later, a file
+                raise InvalidArgument(f"failed to unpack build context: {e}") from None
             return
 
         def keep(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
