@@ -28,6 +28,7 @@ class DaemonConfig:
     cgroup_parent: str = "tugboat"
     storage_driver: str = ""          # "overlay2" | "vfs"; "" picks overlay2 where it works
     runtime: str = "runc"             # path or name of the OCI runtime binary
+    userns_remap: str = ""            # "default", "user[:group]" or "uid[:gid]" (runtime/userns_remap.py)
     # Everything else in daemon.json, kept for the subsystems that read it later
     # (bridge, bip, default-address-pools, registry-mirrors, ...).
     extra: dict = field(default_factory=dict)
@@ -53,6 +54,7 @@ _FILE_KEYS = {
     "log-level": "log_level",
     "cgroup-parent": "cgroup_parent",
     "storage-driver": "storage_driver",
+    "userns-remap": "userns_remap",
 }
 
 

@@ -9,15 +9,18 @@ from tugboat.engine.containers import ContainerService
 from tugboat.engine.events import EventBus
 from tugboat.engine.images import ImageService
 from tugboat.engine.system import SystemService
+from tugboat.errors import InvalidArgument
 from tugboat.runtime import ContainerRuntime
+from tugboat.store.idmap import IdMap
 from tugboat.store.images import ImageStore
 from tugboat.store.layers import LayerStore
 
 
 def build_engine(cfg: DaemonConfig) -> Engine:
+    idmap = _userns_remap(cfg)
     cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
     cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    layers = LayerStore(cfg.data_root, driver=cfg.storage_driver)
+    layers = LayerStore(cfg.data_root, driver=cfg.storage_driver, idmap=idmap)
     image_store = ImageStore(cfg.data_root / "image")
     runtime = ContainerRuntime(exec_root=cfg.exec_root, cgroup_parent=cfg.cgroup_parent, runc=cfg.runtime)
 
@@ -34,21 +37,37 @@ def build_engine(cfg: DaemonConfig) -> Engine:
                             in_use=lambda name: containers.ids_using_volume(name) if containers else [])
     containers = ContainerService(cfg.data_root / "containers", images, layers, runtime, events=events,
                                   volumes=volumes)
+    containers.idmap = volumes.idmap = idmap
     system = SystemService(cfg, container_counts=containers.counts,
                            image_count=lambda: len(images.list(all=False)),
                            storage_driver=layers.driver_name)
     from tugboat.engine.system_df import DiskUsage
     system.disk_usage_of = DiskUsage(containers, images, layers, volumes).usage
     networks = _build_networking(cfg, events, containers)
+    containers.networking.idmap = idmap
     containers.restore()
     volumes.sweep()   # option volumes that no running container uses any more are unmounted
     from tugboat.engine.builder import BuildService
     builds = BuildService(images, containers, layers, runtime, cfg.data_root / "builder" / "tmp")
     from tugboat.engine.exec import ExecService
-    execs = ExecService(lookup=containers.record, runtime=runtime, events=events)
+    execs = ExecService(lookup=containers.record, runtime=runtime, events=events,
+                        link_env=lambda rec: containers.networking.link_env(rec) if containers.networking else [])
     containers.exec_ids = execs.ids_of
     return Engine(containers=containers, images=images, system=system, events=events, builds=builds,
                   execs=execs, volumes=volumes, networks=networks)
+
+
+def _userns_remap(cfg: DaemonConfig) -> IdMap | None:
+    """daemon.json ``userns-remap``: the id mapping, and the daemon's state moved to the
+    remapped root ``<data-root>/<uid>.<gid>`` (cfg.data_root changes, as dockerd's config.Root)."""
+    if not cfg.userns_remap:
+        return None
+    if not isinstance(cfg.userns_remap, str):
+        raise InvalidArgument("userns-remap: expected a string")
+    from tugboat.runtime.userns_remap import remap, setup_remapped_root
+    idmap = remap(cfg.userns_remap)
+    cfg.data_root = setup_remapped_root(cfg.data_root, cfg.exec_root, idmap)
+    return idmap
 
 
 def _build_networking(cfg: DaemonConfig, events: EventBus, containers: ContainerService) -> Any:

@@ -28,6 +28,7 @@ class ContainerArchive:
 
     _layers: Any
     _runtime: Any
+    idmap: Any   # userns-remap: ids in the tars are the container's, files on disk the host's
 
     def _get(self, ref: str) -> Any: ...
 
@@ -94,7 +95,7 @@ class ContainerArchive:
 
         def stream() -> Iterator[bytes]:
             try:
-                yield from chroot_archive.tar(root, source_dir, source_base, rebase)
+                yield from chroot_archive.tar(root, source_dir, source_base, rebase, self.idmap)
             finally:
                 ctx.__exit__(None, None, None)
         return dict(info["stat"]), stream()
@@ -118,5 +119,5 @@ class ContainerArchive:
             if rec.host_config.get("ReadonlyRootfs"):
                 raise InvalidArgument("container rootfs is marked read-only")
             user = (rec.config.get("User") or "") if copy_uid_gid else None
-            chroot_archive.untar(root, stream, dest, no_overwrite_dir_non_dir, user)
+            chroot_archive.untar(root, stream, dest, no_overwrite_dir_non_dir, user, self.idmap)
         self._publish(rec, "extract-to-dir")

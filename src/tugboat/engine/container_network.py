@@ -79,6 +79,8 @@ def _check_ip_fits(net: Any, ipam: dict | None) -> None:
 class ContainerNetworking:
     """See module docstring. Every method is called with the container's lock held."""
 
+    idmap: Any = None   # store.idmap.IdMap with userns-remap (wiring.py): sandboxes owned by a user namespace
+
     def __init__(self, networks: Any, firewall: Any, ports: Any, dns: Any, netns_dir: Path,
                  lookup: Callable[[str], ContainerRecord], events: Any, link_prefix: str = "tug",
                  default_ip: str = "0.0.0.0", daemon_dns: dict | None = None) -> None:
@@ -162,7 +164,7 @@ class ContainerNetworking:
         rec.network_settings = settings
         rec.sandbox = {"netns": str(path), "endpoints": [], "ports": [], "dns": False}
         try:
-            netns.create(path)
+            netns.create(path, self._id_maps(rec))
             settings["SandboxID"] = secrets.token_hex(32)
             settings["SandboxKey"] = str(path)
             if mode == "none":
@@ -185,6 +187,15 @@ class ContainerNetworking:
             self.release(rec)
             raise
         return path
+
+    def _id_maps(self, rec: ContainerRecord) -> tuple[str, str] | None:
+        """uid_map and gid_map of the user namespace a remapped container's sandbox belongs to."""
+        if self.idmap is None or rec.host_config.get("UsernsMode") == "host":
+            return None
+        def text(maps: list[dict[str, int]]) -> str:
+            return "".join(f"{m['containerID']} {m['hostID']} {m['size']}\n" for m in maps)
+        uids, gids = self.idmap.oci()
+        return text(uids), text(gids)
 
     def _on_user_network(self, rec: ContainerRecord) -> bool:
         return any(e["name"] not in PREDEFINED for e in (rec.sandbox or {}).get("endpoints", []))
@@ -295,6 +306,19 @@ class ContainerNetworking:
                           host_gateway=gateway, daemon_dns=list(self._daemon_dns.get("dns") or []),
                           daemon_dns_search=list(self._daemon_dns.get("dns-search") or []),
                           daemon_dns_options=list(self._daemon_dns.get("dns-opts") or []))
+
+    def remove_link(self, rec: ContainerRecord, alias: str) -> bool:
+        """`docker rm --link /me/alias`: the legacy link leaves HostConfig.Links and, on a running
+        container, /etc/hosts (its environment variables stay until the container restarts)."""
+        name = f"/{rec.name.lstrip('/')}/{alias}"
+        links = rec.host_config.get("Links") or []
+        kept = [e for e in links if str(e).partition(":")[2] != name]
+        if len(kept) == len(links):
+            return False
+        rec.host_config["Links"] = kept or None
+        if rec.sandbox is not None:
+            self.write_etc(rec)
+        return True
 
     def link_env(self, rec: ContainerRecord) -> list[str]:
         """The --link environment variables (default bridge only, as dockerd)."""

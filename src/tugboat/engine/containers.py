@@ -160,6 +160,8 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         mount_points(host_config)   # validate now: a bad -v fails `docker create`
         # dockerd's verifyContainerSettings: resources, capabilities, security options
         warnings = list(self._runtime.check_host_config(host_config))
+        if self.idmap is not None and host_config.get("UsernsMode") != "host":
+            _check_userns_conflicts(host_config)
         if any("Block I/O weight" in w for w in warnings):
             host_config["BlkioWeight"] = 0   # dropped, as dockerd stores it
         verify(host_config)
@@ -709,7 +711,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             rec = c.rec
             info = rec.inspect(self._graph_driver(rec), self._sizes(rec) if size else None)
         if self.exec_ids is not None:      # the exec service's, set by wiring.py
-            info["ExecIDs"] = self.exec_ids(rec.id) or None
+            info["ExecIDs"] = self.exec_ids(rec.id) + self._health.probe_ids(rec.id) or None
         return info
 
     def logs(self, ref: str, stdout: bool = True, stderr: bool = True, follow: bool = False,
@@ -762,7 +764,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
 
         def stream() -> Iterator[bytes]:
             try:
-                yield from tar_directory(Path(path))
+                yield from tar_directory(Path(path), self.idmap)
             finally:
                 ctx.__exit__(None, None, None)
         return stream()
@@ -794,3 +796,13 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
     def ids_using_image(self, image_id: str) -> builtins.list[str]:
         return [c.rec.id for c in self._index.values() if c.rec.image_id == image_id]
 
+
+def _check_userns_conflicts(hc: dict[str, Any]) -> None:
+    """dockerd's verifyPlatformContainerSettings with userns-remap: these need ``--userns=host``."""
+    if hc.get("Privileged"):
+        raise InvalidArgument("privileged mode is incompatible with user namespaces.  You must run the container "
+                              "in the host namespace when running privileged mode")
+    if hc.get("NetworkMode") == "host":
+        raise InvalidArgument("cannot share the host's network namespace when user namespaces are enabled")
+    if hc.get("PidMode") == "host":
+        raise InvalidArgument("cannot share the host PID namespace when user namespaces are enabled")

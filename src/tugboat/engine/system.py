@@ -208,5 +208,6 @@ class SystemService:
             "ContainerdCommit": {"ID": "", "Expected": ""},
             "RuncCommit": {"ID": runc_commit or runc_version, "Expected": runc_commit or runc_version},
             "InitCommit": {"ID": "", "Expected": ""},
-            "SecurityOptions": security_options(), "Warnings": [],
+            "SecurityOptions": security_options() + (["name=userns"] if getattr(self._config, "userns_remap", "")
+                                                     else []), "Warnings": [],
         }

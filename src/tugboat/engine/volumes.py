@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable
@@ -58,6 +59,8 @@ def _bool_filter(key: str, values: list[str]) -> bool:
 
 
 class VolumeService:
+    idmap: Any = None   # store.idmap.IdMap with userns-remap (set by wiring.py): _data owned by its root
+
     def __init__(self, root: Path, events: Any = None,
                  in_use: Callable[[str], list[str]] | None = None) -> None:
         self._root = Path(root)
@@ -108,6 +111,8 @@ class VolumeService:
             check_options(name, opts)
             try:
                 v = new_volume(self._root / name, name, labels, opts, anonymous)
+                if self.idmap is not None:
+                    os.chown(self._root / name / "_data", *self.idmap.root)
             except OSError as e:
                 raise TugboatError(f"create {name}: {e.strerror or e}") from e
             self._volumes[name] = v

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+USER_PIN_SUFFIX = ".user"   # userns-remap: the namespace's owning user namespace, pinned next to it
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_SHARED = 1 << 20
@@ -105,8 +107,12 @@ def exists(path: Path) -> bool:
         return False
 
 
-def create(path: Path) -> None:
-    """A new network namespace pinned at ``path``: ``lo`` up, IPv6 off. FileExistsError if one is pinned there."""
+def create(path: Path, id_maps: tuple[str, str] | None = None) -> None:
+    """A new network namespace pinned at ``path``: ``lo`` up, IPv6 off. FileExistsError if one is pinned there.
+
+    ``id_maps`` (uid_map, gid_map texts; userns-remap): the namespace belongs to a new user namespace
+    with these mappings, pinned at ``<path>.user``, which the container then joins (runc mounts
+    sysfs and writes net.* sysctls only in a network namespace its user namespace owns)."""
     path = Path(path)
     if exists(path):
         raise FileExistsError(errno.EEXIST, "network namespace already pinned", str(path))
@@ -120,21 +126,62 @@ def create(path: Path) -> None:
         _disable_ipv6()
         loopback_up()
 
+    def configure() -> None:
+        with entered(path):
+            _disable_ipv6()
+            loopback_up()
+
     try:
-        _in_thread(pin)
+        if id_maps is None:
+            _in_thread(pin)
+        else:
+            _pin_in_new_userns(path, id_maps)
+            _in_thread(configure)
     except BaseException:
         remove(path)
         raise
 
 
+def _pin_in_new_userns(path: Path, id_maps: tuple[str, str]) -> None:
+    """setns into a user namespace needs a single-threaded caller: a forked child unshares both
+    namespaces and waits while the parent writes its id maps and pins them."""
+    user_pin = Path(str(path) + USER_PIN_SUFFIX)
+    os.close(os.open(user_pin, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o444))
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: only async-signal-safe work until _exit
+        try:
+            os.close(go_w)
+            ok = _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
+            os.write(ready_w, b"1" if ok else b"0")
+            os.read(go_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    os.close(go_r)
+    try:
+        if os.read(ready_r, 1) != b"1":
+            raise OSError(errno.EPERM, "unshare of a user and network namespace failed")
+        for name, text in (("uid_map", id_maps[0]), ("gid_map", id_maps[1])):
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(text)
+        _mount(f"/proc/{pid}/ns/user", user_pin, MS_BIND)
+        _mount(f"/proc/{pid}/ns/net", path, MS_BIND)
+    finally:
+        os.close(go_w)
+        os.close(ready_r)
+        os.waitpid(pid, 0)
+
+
 def remove(path: Path) -> None:
     """Unpin (lazy unmount) and delete the file; the namespace goes with its last process. Idempotent."""
-    path = Path(path)
-    for _ in range(8):  # pins may be stacked
-        if _libc.umount2(str(path).encode(), MNT_DETACH) != 0:
-            break
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    for pin in (Path(path), Path(str(path) + USER_PIN_SUFFIX)):
+        for _ in range(8):  # pins may be stacked
+            if _libc.umount2(str(pin).encode(), MNT_DETACH) != 0:
+                break
+        with contextlib.suppress(FileNotFoundError):
+            pin.unlink()
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from tugboat.errors import InvalidArgument, NotFound, TugboatError
 from tugboat.runtime import users
 from tugboat.store import rootfs_archive, tarstream
+from tugboat.store.idmap import IdMap
 
 _ERRORS: dict[str, type[TugboatError]] = {"notfound": NotFound, "invalid": InvalidArgument}
 
@@ -51,10 +52,11 @@ def stat(root: str, ref: str, path: str) -> dict[str, Any]:
     return dict(json.loads(out))
 
 
-def tar(root: str, source_dir: str, source_base: str, rebase: str) -> Iterator[bytes]:
+def tar(root: str, source_dir: str, source_base: str, rebase: str, idmap: IdMap | None = None) -> Iterator[bytes]:
     """rootfs_archive.tar_rebased inside ``root``, streamed; a failure cuts the stream (the API
     sends it as a binary body, so there is no way to report it in-band)."""
-    proc = _spawn(root, "tar", {"dir": source_dir, "base": source_base, "rebase": rebase})
+    proc = _spawn(root, "tar", {"dir": source_dir, "base": source_base, "rebase": rebase,
+                                "idmap": idmap.oci() if idmap else None})
     assert proc.stdout is not None and proc.stderr is not None
     try:
         while True:
@@ -73,10 +75,13 @@ def tar(root: str, source_dir: str, source_base: str, rebase: str) -> Iterator[b
         proc.stderr.close()
 
 
-def untar(root: str, stream: BinaryIO, dest: str, no_overwrite: bool, user: str | None) -> None:
+def untar(root: str, stream: BinaryIO, dest: str, no_overwrite: bool, user: str | None,
+          idmap: IdMap | None = None) -> None:
     """rootfs_archive.extract of ``stream`` into the container directory ``dest`` inside ``root``;
-    with ``user`` (Config.User) the files are owned by that user as resolved in the container."""
-    proc = _spawn(root, "untar", {"dest": dest, "no_overwrite": no_overwrite, "user": user},
+    with ``user`` (Config.User) the files are owned by that user as resolved in the container;
+    ``idmap`` (userns-remap) shifts the owners to host ids."""
+    proc = _spawn(root, "untar", {"dest": dest, "no_overwrite": no_overwrite, "user": user,
+                                  "idmap": idmap.oci() if idmap else None},
                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert proc.stdin is not None and proc.stderr is not None
     try:
@@ -151,12 +156,13 @@ def _enter(root: str) -> None:
 def _run(root: str, op: str, args: dict[str, Any]) -> None:
     tarstream._user_name = _no_name   # type: ignore[assignment]  # no NSS inside the chroot
     tarstream._group_name = _no_name  # type: ignore[assignment]
+    idmap = IdMap.from_oci(*args["idmap"]) if args.get("idmap") else None
     _enter(root)
     if op == "stat":
         print(json.dumps(rootfs_archive.stat_path("/", args["ref"], args["path"])))
     elif op == "tar":
         out = sys.stdout.buffer
-        for chunk in rootfs_archive.tar_rebased(args["dir"], args["base"], args["rebase"]):
+        for chunk in rootfs_archive.tar_rebased(args["dir"], args["base"], args["rebase"], idmap):
             out.write(chunk)
         out.flush()
     elif op == "untar":
@@ -165,7 +171,7 @@ def _run(root: str, op: str, args: dict[str, Any]) -> None:
             u = users.resolve_user(Path("/"), args["user"])
             chown = (u.uid, u.gid)
         dest = rootfs_archive.host_path("/", args["dest"])
-        rootfs_archive.extract(sys.stdin.buffer, dest, bool(args.get("no_overwrite")), chown)
+        rootfs_archive.extract(sys.stdin.buffer, dest, bool(args.get("no_overwrite")), chown, idmap)
     else:
         raise InvalidArgument(f"unknown archive operation {op}")
 

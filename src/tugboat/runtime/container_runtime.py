@@ -127,6 +127,8 @@ class ContainerRuntime:
         if bundle.exists():
             self.cleanup(req.id)  # leftovers of a container that ran before
         bundle.mkdir(parents=True, mode=0o700)
+        if req.userns is not None:   # runc mounts the rootfs as the container's (remapped) root
+            os.chmod(bundle, 0o711)
         (self.exec_root / "runc").mkdir(mode=0o700, exist_ok=True)
         try:
             return self._create(req, bundle)

@@ -2,14 +2,16 @@
 
 Unlike a container's init, an exec process does not outlive tugd (dockerd's
 exec records vanish with a daemon restart too), so no monitor is involved: tugd
-spawns ``runc exec --process <json> --pid-file <f> <id>`` as its own child and
-keeps its stdio.  Without a TTY the child gets pipes (runc hands its own stdio
-to the process); with a TTY, runc's stdin/stdout is a pty of tugd's: foreground
-runc allocates the container's pty and copies it to and from its own terminal
-(``--console-socket`` is refused unless runc detaches, and then the exit status
-would be lost).
-``runc exec`` in the foreground waits for the process and exits with its status,
-which is how the exit code comes back.
+spawns the exec shim (runtime/exec_shim.py) as its own child and keeps its stdio;
+the shim runs ``runc exec --detach --process <json> --pid-file <f> <id>``, is the
+process's parent and exits with its status when it exits, which is how the exit
+code comes back: as under dockerd, a background child still holding the output
+does not hold the exec.  Without a TTY the process gets tugd's pipes; with a TTY,
+the shim's stdin/stdout is a pty of tugd's, to and from which it copies the
+container's pty.  Output written within EXIT_GRACE seconds after the exit still
+reaches the client (dockerd waits 2 seconds for the streams, then closes them); the
+shim writes the status beside the pid file at the exit, so that exec inspect has
+it at once, as dockerd's.
 
 Whether the process started is told by the pid file: runc writes it only once
 the process runs.  When runc exits without one, what it printed is its own error
@@ -24,6 +26,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,6 +39,8 @@ from tugboat.runtime.spec import capabilities, detect_host
 from tugboat.runtime.users import ResolvedUser
 
 START_TIMEOUT = 60.0
+EXIT_GRACE = 2.0
+SHIM = Path(__file__).with_name("exec_shim.py")
 
 
 class ExecStartError(Exception):
@@ -98,7 +103,7 @@ class ExecProcess:
         import termios
         fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
         try:
-            os.kill(self._proc.pid, signal.SIGWINCH)   # runc copies its terminal's size inward
+            os.kill(self._proc.pid, signal.SIGWINCH)   # the shim copies its terminal's size inward
         except ProcessLookupError:
             pass
 
@@ -106,20 +111,24 @@ class ExecProcess:
         """(stream, bytes) until the process's output ends (stream 1 for a TTY), or until
         ``stop_fd`` becomes readable (a client detaching: the process keeps running).
 
-        Output also ends when runc exits, without waiting for other writers.  (Foreground runc
-        itself copies the process's stdio and waits for EOF, so a background child that keeps
-        stdout open holds the exec until it closes it; dockerd's detached runc does not.)"""
+        Output also ends EXIT_GRACE seconds after the process exited (its shim did), without
+        waiting for a background child that keeps it open."""
         open_fds = {self._master: 1} if self._master is not None else dict(self._outputs)
         pidfd = os.pidfd_open(self._proc.pid)
+        deadline: float | None = None
         try:
             while open_fds:
-                watch = [*open_fds, pidfd, *([stop_fd] if stop_fd is not None else [])]
-                ready, _, _ = select.select(watch, [], [])
+                watch = [*open_fds, *([pidfd] if deadline is None else []),
+                         *([stop_fd] if stop_fd is not None else [])]
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                ready, _, _ = select.select(watch, [], [], timeout)
                 if stop_fd is not None and stop_fd in ready:
                     return
-                if pidfd in ready:
-                    yield from self._drain(open_fds)
+                if not ready:
                     return
+                if pidfd in ready:
+                    deadline = time.monotonic() + EXIT_GRACE
+                    continue
                 for fd in ready:
                     data = _read(fd)
                     if data:
@@ -129,19 +138,15 @@ class ExecProcess:
         finally:
             os.close(pidfd)
 
-    @staticmethod
-    def _drain(open_fds: dict[int, int]) -> Iterator[tuple[int, bytes]]:
-        """What is left in the pipes once runc has exited, without waiting for writers."""
-        for fd, stream in open_fds.items():
-            while True:
-                ready, _, _ = select.select([fd], [], [], 0)
-                data = _read(fd) if ready else b""
-                if not data:
-                    break
-                yield stream, data
+    def exited(self) -> int | None:
+        """The process's exit status as soon as it exited (its output may still be draining)."""
+        try:
+            return int(Path(self._workdir, "status").read_text())
+        except (OSError, ValueError):
+            return None
 
     def wait(self) -> int:
-        """The process's exit status (runc exec propagates it); releases every fd."""
+        """The process's exit status (the shim's, or 128+signal); releases every fd."""
         code = self._proc.wait()
         with self._lock:
             fds = [*self._outputs, *(x for x in (self._master, self._stdin_w) if x is not None)]
@@ -164,13 +169,14 @@ def _read(fd: int) -> bytes:
 
 def start_exec(runc: Runc, container_id: str, process: dict[str, Any], tty: bool, stdin: bool,
                workdir: Path) -> ExecProcess:
-    """Spawn ``runc exec`` and return once the process runs; ExecStartError if it cannot."""
+    """Spawn the shim (``runc exec``) and return once the process runs; ExecStartError if it cannot."""
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = tempfile.mkdtemp(prefix="exec-", dir=workdir)
     proc_file, pid_file, log_file = (os.path.join(tmp, n) for n in ("process.json", "pid", "runc.log"))
     Path(proc_file).write_text(json.dumps(process))
     args = [runc.binary, "--root", str(runc.root), "--log", log_file, "--log-format", "json",
-            "exec", "--process", proc_file, "--pid-file", pid_file]
+            "exec", "--detach", "--process", proc_file, "--pid-file", pid_file]
+    shim = [sys.executable, "-I", str(SHIM), pid_file, str(EXIT_GRACE), "1" if tty else "0"]
     child: list[int] = []
     mine: list[int] = []
     outputs: dict[int, int] = {}
@@ -178,9 +184,8 @@ def start_exec(runc: Runc, container_id: str, process: dict[str, Any], tty: bool
     master: int | None = None
     try:
         if tty:
-            # runc exec in the foreground allocates the container's pty itself and copies it to
-            # and from its own stdio when that is a terminal (raw mode, window size on SIGWINCH):
-            # so runc's stdio is a pty of ours, its stderr apart for its own errors.
+            # the shim copies the container's pty to and from its own stdio, a pty of ours in raw
+            # mode (window size on SIGWINCH), its stderr apart for runc's own errors.
             import tty as _tty
             master, slave = os.openpty()
             os.set_inheritable(master, False)
@@ -199,7 +204,7 @@ def start_exec(runc: Runc, container_id: str, process: dict[str, Any], tty: bool
             child, mine = [in_r, out_w, err_w], [out_r, err_r] + ([stdin_w] if stdin_w is not None else [])
             stdio = (in_r, out_w, err_w)
         try:
-            proc = subprocess.Popen([*args, container_id], stdin=stdio[0], stdout=stdio[1],
+            proc = subprocess.Popen([*shim, *args, container_id], stdin=stdio[0], stdout=stdio[1],
                                     stderr=stdio[2], cwd="/", start_new_session=True)
         finally:
             for fd in set(child):

@@ -393,6 +393,15 @@ def _mounts(req: StartRequest, hc: dict[str, Any], privileged: bool) -> list[dic
     return mounts + user
 
 
+def _user_namespace_of(netns_path: str) -> str:
+    """With userns-remap a network namespace belongs to the container's user namespace, which it
+    must join too (moby does so for container:X): /proc/<pid>/ns/user beside /proc/<pid>/ns/net,
+    else the pin network/netns.py makes next to the sandbox's (<netns>.user)."""
+    if netns_path.startswith("/proc/") and netns_path.endswith("/ns/net"):
+        return netns_path[:-len("net")] + "user"
+    return netns_path + ".user"
+
+
 def init_binary() -> str:
     """The host's tini for HostConfig.Init; InvalidArgument when none is installed."""
     for path in INIT_BINARIES:
@@ -485,6 +494,13 @@ def build_spec(req: StartRequest, rootfs: Path, user: ResolvedUser, cgroup_paren
         "namespaces": namespaces,
         "devices": devices,
     }
+    if req.userns is not None:   # userns-remap (moby's WithNamespaces): container ids are shifted
+        namespaces.append({"type": "user"})
+        linux["uidMappings"], linux["gidMappings"] = req.userns.oci()
+        if req.netns_path is not None:   # the sandbox's owner (network/netns.py), or the user
+            namespaces[-1]["path"] = _user_namespace_of(req.netns_path)   # namespace of container:X
+        if "net.ipv4.ping_group_range" not in (hc.get("Sysctls") or {}):   # moby: "we cannot set up
+            sysctl.pop("net.ipv4.ping_group_range", None)                  # ping socket support"
     apparmor = security_opts.apparmor_profile(sec, privileged)
     if apparmor:
         process["apparmorProfile"] = apparmor

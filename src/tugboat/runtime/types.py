@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tugboat.store.idmap import IdMap
+
 
 @dataclass
 class ProcessSpec:
@@ -43,6 +45,7 @@ class StartRequest:
     extra_mounts: list[dict[str, Any]] = field(default_factory=list)  # OCI mounts (volumes, later)
     log_max_size: int = 0                # rotate the log at this many bytes; 0: never
     log_max_file: int = 1                # files kept in all when rotating (1: truncate in place)
+    userns: IdMap | None = None          # userns-remap: a user namespace with these mappings
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from typing import BinaryIO
 from tugboat.errors import Conflict, InvalidArgument, NotFound
 from tugboat.store.atomic import fsync_dir, read_json, write_json
 from tugboat.store.fsutil import mounts_below, remove_tree
+from tugboat.store.idmap import IdMap
 from tugboat.store.snapshots.base import Change, Mount, SnapshotDriver, make_init_layer
 from tugboat.store.snapshots.overlay import OverlayDriver, overlay_supported
 from tugboat.store.snapshots.vfs import VfsDriver
@@ -79,8 +80,10 @@ def chain_id_of(parent: str | None, diff_id: str) -> str:
 
 
 class LayerStore:
-    def __init__(self, data_root: Path, driver: str = "") -> None:
+    def __init__(self, data_root: Path, driver: str = "", idmap: IdMap | None = None) -> None:
+        """``idmap`` (userns-remap): layer files are owned by the shifted ids, diffs map them back."""
         self.data_root = Path(data_root)
+        self.idmap = idmap
         self.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
         name = driver or self._detect()
         if name not in DRIVERS:
@@ -88,7 +91,8 @@ class LayerStore:
         if driver == "overlay2" and not overlay_supported(self.data_root):
             raise InvalidArgument(f"overlay2 is not supported on the filesystem of {self.data_root}")
         self.home = self.data_root / name
-        self._driver: SnapshotDriver = OverlayDriver(self.home) if name == "overlay2" else VfsDriver(self.home)
+        self._driver: SnapshotDriver = (OverlayDriver(self.home, idmap) if name == "overlay2"
+                                        else VfsDriver(self.home, idmap))
         self._db = self.home / "layerdb" / "sha256"
         self._rw_root = self.home / "c"
         self._tmp = self.home / "tmp"
@@ -165,8 +169,10 @@ class LayerStore:
             layer_dir, meta_dir = staging / "layer", staging / "meta"
             layer_dir.mkdir()
             os.chmod(layer_dir, 0o755)
+            if self.idmap is not None:
+                os.chown(layer_dir, *self.idmap.root)
             meta_dir.mkdir(mode=0o700)
-            diff_id, size = unpack(tar, layer_dir, meta_dir, self._driver.overlay_whiteouts)
+            diff_id, size = unpack(tar, layer_dir, meta_dir, self._driver.overlay_whiteouts, self.idmap)
             if expected_diff_id is not None and expected_diff_id != diff_id:
                 raise InvalidArgument(f"layer diff ID mismatch: expected {expected_diff_id}, got {diff_id}")
             chain_id = chain_id_of(parent, diff_id)
@@ -283,7 +289,7 @@ class LayerStore:
         staging = Path(tempfile.mkdtemp(prefix="rw-", dir=self._tmp))
         try:
             if init_layer:
-                make_init_layer(staging / "init", lowers, self._driver.overlay_whiteouts)
+                make_init_layer(staging / "init", lowers, self._driver.overlay_whiteouts, self.idmap)
                 lowers = lowers + [staging / "init"]
             self._driver.create_rw(staging, lowers)
             write_json(staging / "rw.json", {"parent": parent_chain_id, "init": init_layer})

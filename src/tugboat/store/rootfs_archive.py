@@ -27,6 +27,7 @@ from tugboat.api.timefmt import rfc3339nano
 from tugboat.errors import InvalidArgument, NotFound, TugboatError
 from tugboat.fsscope import resolve_in_scope
 from tugboat.store import untar
+from tugboat.store.idmap import IdMap
 from tugboat.store.tarstream import TarWriter, walk
 
 # Go's os.FileMode type bits
@@ -121,9 +122,10 @@ def stat_path(root: str, ref: str, path: str) -> dict[str, Any]:
     return {"stat": path_stat(go_base(abs_path), st, link), "resolved": resolved, "abs": abs_path}
 
 
-def tar_rebased(source_dir: str, source_base: str, rebase: str) -> Iterator[bytes]:
-    """TarWithOptions(source_dir, IncludeFiles=[source_base], RebaseNames={source_base: rebase})."""
-    w = TarWriter()
+def tar_rebased(source_dir: str, source_base: str, rebase: str, idmap: IdMap | None = None) -> Iterator[bytes]:
+    """TarWithOptions(source_dir, IncludeFiles=[source_base], RebaseNames={source_base: rebase}),
+    with ``idmap`` (userns-remap) the ids as the container knows them."""
+    w = TarWriter(idmap)
     top = os.path.join(source_dir, source_base)
     prefix = "" if rebase == "/" else rebase   # the root: "/", "/bin/", ... as dockerd names them
 
@@ -165,8 +167,9 @@ class _NoSplit:
 class _Extractor(untar._Unpacker):
     """The layer unpacker with dockerd's copy options: NoOverwriteDirNonDir and ChownOpts."""
 
-    def __init__(self, root: str, no_overwrite_dir_non_dir: bool, chown: tuple[int, int] | None) -> None:
-        super().__init__(Path(root), _NoSplit(), overlay_whiteouts=False)  # type: ignore[arg-type]
+    def __init__(self, root: str, no_overwrite_dir_non_dir: bool, chown: tuple[int, int] | None,
+                 idmap: IdMap | None = None) -> None:
+        super().__init__(Path(root), _NoSplit(), overlay_whiteouts=False, idmap=idmap)  # type: ignore[arg-type]
         self.no_overwrite = no_overwrite_dir_non_dir
         self.chown = chown
         self._new_type = ""
@@ -191,10 +194,11 @@ class _Extractor(untar._Unpacker):
 
 
 def extract(stream: BinaryIO, dest: str, no_overwrite_dir_non_dir: bool = False,
-            chown: tuple[int, int] | None = None) -> None:
-    """Unpack a (possibly compressed) tar into the existing, symlink-free directory ``dest``."""
+            chown: tuple[int, int] | None = None, idmap: IdMap | None = None) -> None:
+    """Unpack a (possibly compressed) tar into the existing, symlink-free directory ``dest``
+    (owners shifted by ``idmap`` with userns-remap)."""
     reader = untar._Reader(untar.decompressed(stream))
-    up = _Extractor(dest, no_overwrite_dir_non_dir, chown)
+    up = _Extractor(dest, no_overwrite_dir_non_dir, chown, idmap)
     try:
         untar._run(reader, up.split, up)
         up.finish()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from tugboat.errors import TugboatError
+from tugboat.store.idmap import IdMap
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -92,10 +93,12 @@ def _info_from_stat(name: str, path: str, st: os.stat_result) -> tarfile.TarInfo
 
 
 class TarWriter:
-    """Builds a tar stream entry by entry; every method returns the bytes to send next."""
+    """Builds a tar stream entry by entry; every method returns the bytes to send next.
+    With ``idmap`` (userns-remap) the files' host ids are written as the container's ids."""
 
-    def __init__(self) -> None:
+    def __init__(self, idmap: IdMap | None = None) -> None:
         self._inodes: dict[tuple[int, int], str] = {}
+        self._idmap = idmap
 
     def entry(self, path: str, name: str) -> Iterator[bytes]:
         """Archive the file at ``path`` (not followed) under ``name``; yields header then payload."""
@@ -103,6 +106,8 @@ class TarWriter:
         info = _info_from_stat(name, path, st)
         if info is None:
             return
+        if self._idmap is not None:   # as the container sees it (e.g. a host-owned bind mount)
+            info.uid, info.gid = self._idmap.seen_inside(info.uid, info.gid)
         if info.type == tarfile.REGTYPE and st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
             first = self._inodes.get(key)
@@ -118,6 +123,8 @@ class TarWriter:
         """A Docker/OCI whiteout entry: an empty regular file ``.wh.<base>`` next to the removed name."""
         head, _, base = name.rstrip("/").rpartition("/")
         info = tarfile.TarInfo((head + "/" if head else "") + WHITEOUT_PREFIX + base)
+        if self._idmap is not None and (uid, gid) != (0, 0):   # overlayfs whiteouts: the mounter's (0)
+            uid, gid = self._idmap.seen_inside(uid, gid)
         info.mode, info.uid, info.gid, info.mtime = mode, uid, gid, mtime
         info.uname = info.gname = ""
         return encode_header(info)
@@ -189,9 +196,10 @@ def tar_paths(root: Path | str, names: Iterable[str]) -> Iterator[bytes]:
     yield w.end()
 
 
-def tar_directory(root: Path) -> Iterator[bytes]:
-    """A tar of everything below ``root`` (the root itself is not an entry), as ``docker export``."""
-    w = TarWriter()
+def tar_directory(root: Path, idmap: IdMap | None = None) -> Iterator[bytes]:
+    """A tar of everything below ``root`` (the root itself is not an entry), as ``docker export``;
+    with ``idmap`` (userns-remap) the ids are the container's."""
+    w = TarWriter(idmap)
     for rel, path, _st in walk(root):
         try:
             yield from w.entry(path, rel)

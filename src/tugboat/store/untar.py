@@ -38,6 +38,7 @@ from typing import BinaryIO, cast
 from tugboat.errors import InvalidArgument
 from tugboat.fsscope import resolve_in_scope
 from tugboat.store.fsutil import remove_tree
+from tugboat.store.idmap import IdMap
 from tugboat.store.tarsplit import SplitWriter
 
 BLOCK = 512
@@ -188,8 +189,10 @@ def clean_name(name: str) -> str:
 
 
 class _Unpacker:
-    def __init__(self, root: Path, split: SplitWriter, overlay_whiteouts: bool) -> None:
+    def __init__(self, root: Path, split: SplitWriter, overlay_whiteouts: bool,
+                 idmap: IdMap | None = None) -> None:
         self.root = os.fspath(root)
+        self.idmap = idmap
         self.split = split
         self.overlay = overlay_whiteouts
         self.refs: dict[str, int] = {}          # layer path -> file index, for payload references
@@ -213,6 +216,8 @@ class _Unpacker:
             except FileNotFoundError:
                 os.mkdir(p)
                 os.chmod(p, 0o755)          # implicit parents: 0755 root, whatever the umask
+                if self.idmap is not None:
+                    self.set_owner(p, 0, 0)
                 continue
             if not stat.S_ISDIR(st.st_mode):
                 raise InvalidArgument(f"invalid tar entry {name!r}: {'/'.join(out[:i + 1])} is not a directory")
@@ -347,12 +352,18 @@ class _Unpacker:
         except FileNotFoundError:
             pass
         os.mknod(self.abs(rel), stat.S_IFCHR | 0o600, os.makedev(0, 0))
-        os.chown(self.abs(rel), info.uid, info.gid, follow_symlinks=False)
+        self.set_owner(self.abs(rel), info.uid, info.gid)
+
+    def set_owner(self, path: str, uid: int, gid: int) -> None:
+        """Ownership as in the tar, shifted to the host ids of a remapped daemon."""
+        if self.idmap is not None:
+            uid, gid = self.idmap.to_host(uid, gid)
+        os.chown(path, uid, gid, follow_symlinks=False)
 
     def meta(self, rel: str, info: tarfile.TarInfo, pax: dict[str, bytes]) -> None:
         """Ownership, xattrs, mode (after chown, which clears setuid) and times, as Docker orders them."""
         path = self.abs(rel)
-        os.chown(path, info.uid, info.gid, follow_symlinks=False)
+        self.set_owner(path, info.uid, info.gid)
         is_link = info.type == tarfile.SYMTYPE
         if not is_link:
             for key, value in pax.items():
@@ -409,12 +420,15 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def unpack(stream: BinaryIO, root: Path, meta_dir: Path, overlay_whiteouts: bool) -> tuple[str, int]:
+def unpack(stream: BinaryIO, root: Path, meta_dir: Path, overlay_whiteouts: bool,
+           idmap: IdMap | None = None) -> tuple[str, int]:
     """Unpack the (possibly compressed) tar in ``stream`` into the empty directory ``root`` and
-    record it in ``meta_dir`` for ``tarsplit.assemble``.  Returns (diff ID, content size)."""
+    record it in ``meta_dir`` for ``tarsplit.assemble``.  Returns (diff ID, content size).
+    With ``idmap`` (userns-remap) files are owned by the host ids the tar's ids map to; the
+    tar-split keeps the tar's own headers, so the layer's bytes do not change."""
     reader = _Reader(decompressed(stream))
     split = SplitWriter(meta_dir)
-    up = _Unpacker(root, split, overlay_whiteouts)
+    up = _Unpacker(root, split, overlay_whiteouts, idmap)
     try:
         _run(reader, split, up)
         up.finish()

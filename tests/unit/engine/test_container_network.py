@@ -129,7 +129,7 @@ class Kernel:
         self.next_port = 40000
 
     # netns
-    def create(self, path: Path) -> None:
+    def create(self, path: Path, id_maps: tuple[str, str] | None = None) -> None:
         self.netns.add(str(path))
 
     def remove(self, path: Path) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tugboat.engine.builder.context import scoped_path
 from tugboat.errors import InvalidArgument
+from tugboat.store.idmap import IdMap
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,14 @@ def parse_chmod(spec: str) -> int | None:
 class Copier:
     """One COPY/ADD into ``rootfs`` (already mounted, writable)."""
 
-    def __init__(self, rootfs: Path, owner: Ownership | None, chmod: int | None, unpack: bool) -> None:
+    def __init__(self, rootfs: Path, owner: Ownership | None, chmod: int | None, unpack: bool,
+                 idmap: IdMap | None = None) -> None:
+        """``idmap`` (userns-remap): the layer's files are owned by the shifted host ids, so the
+        container ids of --chown and of an ADDed archive's entries are mapped before chown."""
         self.rootfs = rootfs
-        self.owner = owner or Ownership(0, 0)
+        self.idmap = idmap
+        owner = owner or Ownership(0, 0)
+        self.owner = Ownership(*idmap.to_host(owner.uid, owner.gid)) if idmap else owner
         self.chmod = chmod
         self.unpack = unpack
 
@@ -178,8 +184,8 @@ class Copier:
 
         def keep(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
             checked = tarfile.data_filter(member, path)
-            return checked.replace(mode=member.mode & 0o7777, uid=member.uid, gid=member.gid,
-                                   uname="", gname="", deep=False)
+            uid, gid = self.idmap.to_host(member.uid, member.gid) if self.idmap else (member.uid, member.gid)
+            return checked.replace(mode=member.mode & 0o7777, uid=uid, gid=gid, uname="", gname="", deep=False)
 
         try:
             with tarfile.open(archive, mode="r:*") as tf:

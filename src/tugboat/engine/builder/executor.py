@@ -273,7 +273,8 @@ class Executor:
                     owner = parse_chown(ex(ins.flags.get("chown", "")), rootfs)
                     sources = [i if isinstance(i, Source) else Source(self.ctx.paths([i])[0], i or ".")
                                for i, _ in infos]
-                    Copier(rootfs, owner, chmod, unpack=is_add).copy(sources, posixpath.normpath(dest_abs), dir_hint)
+                    Copier(rootfs, owner, chmod, unpack=is_add, idmap=getattr(self.ws.layers, "idmap", None)
+                           ).copy(sources, posixpath.normpath(dest_abs), dir_hint)
                 self.ws.commit_rw(state, rw, cc)
 
 

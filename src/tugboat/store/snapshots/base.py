@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tugboat.store.idmap import IdMap
 from tugboat.store.tarstream import walk
 
 WHITEOUT_PREFIX = ".wh."
@@ -42,6 +43,7 @@ class Mount:
 class SnapshotDriver(Protocol):
     name: str
     overlay_whiteouts: bool   # unpack whiteouts as overlayfs devices/xattrs (else literal .wh. files)
+    idmap: IdMap | None       # userns-remap: files are owned by host ids, diffs map them back
 
     def layer_dir(self, cache_id: str) -> Path: ...
     def check_depth(self, rw_dir: Path, lowers: list[Path]) -> None: ...
@@ -257,10 +259,22 @@ INIT_LAYER: list[tuple[str, str]] = [
 ]
 
 
-def make_init_layer(target: Path, lowers: list[Path], overlay: bool) -> None:
-    """Create in ``target`` whatever of ``INIT_LAYER`` the image does not have, as Docker does."""
+def make_init_layer(target: Path, lowers: list[Path], overlay: bool, idmap: IdMap | None = None) -> None:
+    """Create in ``target`` whatever of ``INIT_LAYER`` the image does not have, as Docker does
+    (owned by the container's root: the remapped one with ``idmap``)."""
     target.mkdir()
     os.chmod(target, 0o755)
+    try:
+        _make_init_entries(target, lowers, overlay)
+    finally:
+        if idmap is not None:
+            uid, gid = idmap.root
+            for _rel, path, _st in walk(target):
+                os.chown(path, uid, gid, follow_symlinks=False)
+            os.chown(target, uid, gid)
+
+
+def _make_init_entries(target: Path, lowers: list[Path], overlay: bool) -> None:
     for rel, kind in INIT_LAYER:
         if exists_in_view(lowers, rel, overlay):
             continue

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from tugboat.errors import InvalidArgument
+from tugboat.store.idmap import IdMap
 from tugboat.store.snapshots.base import (
     Change,
     Mount,
@@ -40,7 +41,8 @@ class OverlayDriver:
     name = "overlay2"
     overlay_whiteouts = True
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, idmap: IdMap | None = None) -> None:
+        self.idmap = idmap
         if any(c in os.fspath(home) for c in _FORBIDDEN_IN_PATH):
             raise InvalidArgument(f"overlay2: data root {home} must not contain ',', ':' or '\\'")
         self.home = home
@@ -85,6 +87,8 @@ class OverlayDriver:
             st = os.lstat(lowers[-1])
             os.chown(rw_dir / "upper", st.st_uid, st.st_gid)
             os.chmod(rw_dir / "upper", stat.S_IMODE(st.st_mode))
+        elif self.idmap is not None:
+            os.chown(rw_dir / "upper", *self.idmap.root)
 
     def mounts(self, rw_dir: Path, lowers: list[Path]) -> list[Mount]:
         self.check_depth(rw_dir, lowers)
@@ -120,7 +124,7 @@ class OverlayDriver:
     def diff(self, rw_dir: Path, lowers: list[Path]) -> Iterator[bytes]:
         """The upper dir as a Docker tar: whiteout devices become ``.wh.`` files, an opaque
         directory is followed by its ``.wh..wh..opq`` marker (moby's overlay ConvertWrite)."""
-        w = TarWriter()
+        w = TarWriter(self.idmap)
         for rel, path, st in walk(rw_dir / "upper"):
             if is_overlay_whiteout(st):
                 yield w.whiteout(rel, st.st_uid, st.st_gid, int(st.st_mtime), 0o600)

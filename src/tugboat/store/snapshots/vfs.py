@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tugboat.store.idmap import IdMap
 from tugboat.store.snapshots.base import (
     Change,
     Mount,
@@ -32,8 +33,9 @@ class VfsDriver:
     name = "vfs"
     overlay_whiteouts = False
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, idmap: IdMap | None = None) -> None:
         self.home = home
+        self.idmap = idmap
 
     def layer_dir(self, cache_id: str) -> Path:
         return self.home / "l" / cache_id
@@ -48,6 +50,8 @@ class VfsDriver:
         tree = lower_tree(lowers, overlay=False)
         if lowers:
             _copy_meta(tree.path, os.fspath(rootfs), tree.st, set_times=False)
+        elif self.idmap is not None:
+            os.chown(rootfs, *self.idmap.root)
         links: dict[tuple[int, int], str] = {}
         dirs: list[tuple[str, Node]] = []
         for rel, node in iter_tree(tree):
@@ -84,7 +88,7 @@ class VfsDriver:
 
     def diff(self, rw_dir: Path, lowers: list[Path]) -> Iterator[bytes]:
         """Docker's ExportChanges: changed paths as they are now, deletions as ``.wh.`` files."""
-        w = TarWriter()
+        w = TarWriter(self.idmap)
         rootfs = os.fspath(rw_dir / "rootfs")
         now = int(time.time())
         for kind, path in sorted(self.changes(rw_dir, lowers), key=lambda c: c[1]):
