@@ -242,3 +242,42 @@ def test_exec_events(cli, new_name):
     attrs = [json.loads("{" + ln.split(" {", 1)[1]) for ln in lines]
     assert len({a["execID"] for a in attrs}) == 1 and attrs[2]["exitCode"] == "2"
     assert all(a["name"] == name and a["image"] == "busybox" for a in attrs)
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_exec_ends_when_its_process_exits(dclient, new_name, tty):
+    """A background child keeping the output open does not hold the exec: as dockerd, the exit code
+    is known when the process exits and the stream ends within 2 seconds after it, with what was
+    written by then (a late line from a child, inside that grace, included)."""
+    c = dclient.containers.run("busybox", ["sleep", "300"], name=new_name("exec"), detach=True)
+    api = dclient.api
+    e = api.exec_create(c.id, ["sh", "-c", "sleep 30 & (sleep 0.3; echo late) & echo hi; exit 3"], tty=tty)
+    started = time.monotonic()
+    out = api.exec_start(e["Id"], tty=tty)
+    assert time.monotonic() - started < 10
+    # with a TTY the shell's exit hangs its terminal up: the late child is gone (dockerd alike)
+    assert out == (b"hi\r\n" if tty else b"hi\nlate\n")
+    info = api.exec_inspect(e["Id"])
+    assert (info["ExitCode"], info["Running"]) == (3, False)
+    assert api.inspect_container(c.id)["ExecIDs"] is None
+
+
+def test_exec_cli_returns_with_background_child(cli, new_name):
+    name, _ = _running(cli, new_name)
+    started = time.monotonic()
+    p = cli("exec", name, "sh", "-c", "sleep 30 & echo hi; exit 3")
+    assert (p.returncode, p.stdout) == (3, "hi\n") and time.monotonic() - started < 10
+
+
+def test_exec_exit_code_known_before_the_stream_ends(dclient, new_name):
+    """dockerd records the exit code when the process exits, then waits up to 2s for the streams."""
+    import threading
+    c = dclient.containers.run("busybox", ["sleep", "300"], name=new_name("exec"), detach=True)
+    api = dclient.api
+    e = api.exec_create(c.id, ["sh", "-c", "sleep 30 & exit 3"])
+    streaming = threading.Thread(target=api.exec_start, args=(e["Id"],))
+    streaming.start()
+    wait_until(lambda: api.exec_inspect(e["Id"])["ExitCode"] == 3, interval=0.02, what="the exit code")
+    assert streaming.is_alive() and api.inspect_container(c.id)["ExecIDs"] is None
+    streaming.join(10)
+    assert not streaming.is_alive()

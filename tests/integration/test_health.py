@@ -187,3 +187,32 @@ def test_health_monitor_after_tugd_restart(tugd, tug, new_name):
     tugd.restart(kill9=True)
     assert status_of(tug, name) == "starting"
     wait_until(lambda: status_of(tug, name) == "healthy", what="healthy after the restart")
+
+
+def test_running_probe_is_listed_in_exec_ids(dclient, new_name):
+    """dockerd 20.10 registers a probe as an exec of the container: ExecIDs lists it while it runs
+    (with the id its exec_create event carries), and nothing once it ended."""
+    c = dclient.containers.run("busybox", ["sleep", "60"], name=new_name("hcexec"), detach=True,
+                               healthcheck={"Test": ["CMD-SHELL", "sleep 2"], "Interval": 500_000_000})
+    seen: list[str] = []
+
+    def probing() -> bool:
+        seen[:] = dclient.api.inspect_container(c.id)["ExecIDs"] or []
+        return bool(seen)
+
+    wait_until(probing, timeout=20, interval=0.1, what="a running probe in ExecIDs")
+    assert len(seen) == 1 and len(seen[0]) == 64
+    c.stop(timeout=0)
+    assert dclient.api.inspect_container(c.id)["ExecIDs"] is None
+
+
+def test_inspect_format_without_healthcheck(cli, new_name):
+    """docker's CLI runs the template over its typed struct: an absent Health is a nil pointer."""
+    name = new_name("nohc")
+    ok(cli("run", "-d", "--name", name, "busybox", "sleep", "60"))
+    p = ok(cli("inspect", "-f", "{{.State.Health}} {{.Config.Healthcheck}} {{json .State.Health}}", name))
+    assert p.stdout == "<nil> <nil> null\n"
+    p = cli("inspect", "-f", "{{.State.Health.Status}}", name)
+    assert p.returncode == 1
+    assert 'executing "" at <.State.Health.Status>: map has no entry for key "Health"' in p.stderr
+    ok(cli("rm", "-f", name))

@@ -58,6 +58,15 @@ class Struct(dict):
     go_type = ""  # if set, a missing key is Go's "can't evaluate field X in type <go_type>"
 
 
+class Typed(dict):
+    """A JSON object standing for a Go struct some of whose fields the JSON omits (omitempty):
+    ``omitted`` gives their Go zero values (None for a nil pointer, "<nil>" when printed)."""
+
+    def __init__(self, value: dict, omitted: dict[str, Any]) -> None:
+        super().__init__(value)
+        self.omitted = omitted
+
+
 class NilList(list):
     """A JSON null where Go has a nil slice: prints `[]`, `json` gives `null`."""
 
@@ -501,9 +510,10 @@ class Template:
         i += 1
         line = self._line(p)
         if kind == "field":
-            # Go reports a chain at its last field: `.Config.Foo` is "at" the offset of `.Foo`.
-            last = val.rfind(".")
-            return Operand("field", p + last, val, names=tuple(val[1:].split("."))), i
+            # Go reports a chain at its second field (its parser's ChainNode starts there):
+            # `.Config.Foo.Bar` is "at" the offset of `.Foo`.
+            second = max(val.find(".", 1), 0)
+            return Operand("field", p + second, val, names=tuple(val[1:].split("."))), i
         if kind == "var":
             name, *names = val.split(".")
             return Operand("var", p, val, value=name, names=tuple(names)), i
@@ -691,6 +701,8 @@ class Template:
                     v = _wrap(name, v[name])
                 elif isinstance(v, Struct) and v.aliases.get(name) in v:
                     v = _wrap(name, v[v.aliases[name]])
+                elif isinstance(v, Typed) and name in v.omitted:
+                    v = v.omitted[name]
                 elif isinstance(v, GoMap):
                     v = NO_VALUE
                 elif isinstance(v, Struct) and v.go_type:

@@ -1,5 +1,6 @@
-"""docker's go-units humanizers, bit for bit: sizes ("4.26MB", decimal, 3 significant digits),
-binary sizes ("23.54GiB") and durations ("2 weeks"), which ps/images/history print."""
+"""docker's go-units humanizers, bit for bit: sizes ("4.26MB", decimal, 3 significant digits as
+ps/images/history print them; units.HumanSize's 4 for prune totals), binary sizes ("23.54GiB")
+and durations ("2 weeks")."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def bytes_size(size: float) -> str:
     return _go_g(size, 4) + _BINARY[i]
 
 
+def total_reclaimed(space: float) -> str:
+    """The last line of every prune command: units.HumanSize, i.e. 4 significant digits."""
+    return f"Total reclaimed space: {human_size(space, 4)}"
 
 
 def ago(unix_seconds: float, now: float | None = None) -> str:

@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("system", "version"), "info": ("system", "info"),
     "exec": ("exec", "exec_"),
     "commit": ("transfer", "commit"), "cp": ("transfer", "cp"), "events": ("events", "events"),
-    "update": ("update", "update"), "port": ("port", "port"),
+    "update": ("update", "update"), "port": ("port", "port"), "attach": ("attach", "attach"),
 }
 MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
     "container": {
@@ -38,7 +38,7 @@ MANAGEMENT: dict[str, dict[str, tuple[str, str]]] = {
         "pause": COMMANDS["pause"], "unpause": COMMANDS["unpause"], "rename": COMMANDS["rename"],
         "top": COMMANDS["top"], "diff": COMMANDS["diff"], "stats": COMMANDS["stats"],
         "commit": COMMANDS["commit"], "cp": COMMANDS["cp"], "exec": COMMANDS["exec"], "update": COMMANDS["update"],
-        "port": COMMANDS["port"],
+        "port": COMMANDS["port"], "attach": COMMANDS["attach"],
     },
     "image": {
         "ls": ("images", "images"), "list": ("images", "images"), "rm": COMMANDS["rmi"],
@@ -79,6 +79,7 @@ Commands:
   images      List images
   version     Show the version information
   info        Display system-wide information
+  attach      Attach local standard input, output, and error streams to a running container
   commit      Create a new image from a container's changes
   cp          Copy files/folders between a container and the local filesystem
   create      Create a new container

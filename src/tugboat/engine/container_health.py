@@ -147,7 +147,13 @@ class HealthMonitor:
         self._spawn = spawn or _exec_spawn(runtime)
         self._publish = publish
         self._stops: dict[str, threading.Event] = {}
+        self._probes: dict[str, str] = {}     # container id -> the exec id of its running probe
         self._lock = threading.Lock()
+
+    def probe_ids(self, container_id: str) -> list[str]:
+        """The running probe's exec id: dockerd registers probes as execs, so ExecIDs lists them."""
+        with self._lock:
+            return [self._probes[container_id]] if container_id in self._probes else []
 
     def init(self, c: Any) -> None:
         """moby's initHealthMonitor: status "starting", streak 0 (the log is kept), monitor running."""
@@ -235,8 +241,14 @@ class HealthMonitor:
             return self._result(start_ns, -1, f"OCI runtime exec failed: {e}: unknown")
         self._publish(rec, "exec_start: " + shown, attrs)
         output = LimitedOutput()
-        timed_out = self._collect(proc, output, start_ns + timeout_ns)
-        code = proc.wait()
+        with self._lock:
+            self._probes[rec.id] = exec_id
+        try:
+            timed_out = self._collect(proc, output, start_ns + timeout_ns)
+            code = proc.wait()
+        finally:
+            with self._lock:
+                self._probes.pop(rec.id, None)
         self._publish(rec, "exec_die", {**attrs, "exitCode": str(code)})
         if timed_out:
             return self._result(start_ns, -1, f"Health check exceeded timeout ({go_duration(timeout_ns)})")

@@ -43,15 +43,20 @@ def new_id() -> str:
 
 def process_env(config: dict, linked: list[str] | None = None) -> list[str]:
     """moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM (tty), the --link variables, then
-    Config.Env wins by key."""
+    Config.Env wins by key (ReplaceOrAppendEnvValues: a value replaces in place, so `-e PATH=...`
+    stays first)."""
     env = [DEFAULT_PATH, "HOSTNAME=" + (config.get("Hostname") or "")]
     if config.get("Tty"):
         env.append("TERM=xterm")
     env += linked or []
+    where = {x.split("=", 1)[0]: i for i, x in enumerate(env)}
     for e in config.get("Env") or []:
         key = e.split("=", 1)[0]
-        env = [x for x in env if x.split("=", 1)[0] != key]
-        env.append(e)
+        if key in where:
+            env[where[key]] = e
+        else:
+            where[key] = len(env)
+            env.append(e)
     return env
 
 

@@ -53,11 +53,12 @@ class _Exec:
         return bool(self.config.get("Tty"))
 
 
-def exec_env(container_config: dict[str, Any], exec_env: list[str], tty: bool) -> list[str]:
-    """dockerd: the container's daemon environment (PATH, HOSTNAME, TERM with a TTY) and Config.Env,
-    then the exec's Env replacing or appending by key."""
+def exec_env(container_config: dict[str, Any], exec_env: list[str], tty: bool,
+             linked: list[str] | None = None) -> list[str]:
+    """dockerd: the container's daemon environment (PATH, HOSTNAME, TERM with a TTY, the --link
+    variables) and Config.Env, then the exec's Env replacing or appending by key."""
     env = process_env({"Hostname": container_config.get("Hostname"), "Tty": tty,
-                       "Env": list(container_config.get("Env") or []) + list(exec_env)})
+                       "Env": list(container_config.get("Env") or []) + list(exec_env)}, linked)
     return env
 
 
@@ -132,11 +133,19 @@ class ExecStream:
             self._wake_r = self._wake_w = -1
 
 
+def _exited(ex: _Exec) -> int | None:
+    """The exit status of a process that exited while its output still drains, else None."""
+    proc = ex.process
+    return proc.exited() if proc is not None and ex.exit_code is None else None
+
+
 class ExecService:
     """Create, start, resize and inspect exec instances (POST /containers/{id}/exec, /exec/...)."""
 
-    def __init__(self, lookup: Callable[[str], Any], runtime: Any, events: Any = None) -> None:
+    def __init__(self, lookup: Callable[[str], Any], runtime: Any, events: Any = None,
+                 link_env: Callable[[Any], list[str]] | None = None) -> None:
         self._lookup = lookup
+        self._link_env = link_env      # a container record -> its --link variables (wiring.py)
         self._runtime = runtime
         self._events = events or NullEvents()
         self._execs: dict[str, _Exec] = {}
@@ -219,7 +228,11 @@ class ExecService:
                                    "privileged": bool(cfg.get("Privileged"))}
         if cfg.get("User"):
             process["user"] = cfg["User"]
-        return {"ID": ex.id, "Running": ex.running, "ExitCode": ex.exit_code, "ProcessConfig": process,
+        running, code = ex.running, ex.exit_code
+        early = _exited(ex)
+        if early is not None:      # dockerd records the exit at once, before the streams end
+            running, code = False, early
+        return {"ID": ex.id, "Running": running, "ExitCode": code, "ProcessConfig": process,
                 "OpenStdin": bool(cfg.get("AttachStdin")), "OpenStderr": bool(cfg.get("AttachStderr")),
                 "OpenStdout": bool(cfg.get("AttachStdout")), "CanRemove": False,
                 "ContainerID": ex.container_id, "DetachKeys": cfg.get("DetachKeys") or "", "Pid": ex.pid}
@@ -256,7 +269,7 @@ class ExecService:
         """A container's ExecIDs: its execs not finished yet (dockerd drops them at exit)."""
         with self._lock:
             return [ex.id for ex in self._execs.values()
-                    if ex.container_id == container_id and ex.exit_code is None]
+                    if ex.container_id == container_id and ex.exit_code is None and _exited(ex) is None]
 
     # --- the process -------------------------------------------------------------------------
     def _launch(self, ex: _Exec, stdin: bool | None = None) -> ExecProcess:
@@ -267,7 +280,8 @@ class ExecService:
             c = rec.config or {}
             user = cfg.get("User") or c.get("User") or ""
             group_add = [str(g) for g in (rec.host_config or {}).get("GroupAdd") or []]
-            proc = exec_in(self._runtime, rec.id, cfg["Cmd"], exec_env(c, cfg["Env"], ex.tty),
+            linked = self._link_env(rec) if self._link_env is not None else []
+            proc = exec_in(self._runtime, rec.id, cfg["Cmd"], exec_env(c, cfg["Env"], ex.tty, linked),
                            cfg.get("WorkingDir") or c.get("WorkingDir") or "/", user, group_add, ex.tty,
                            bool(cfg.get("AttachStdin")) if stdin is None else stdin,
                            bool(cfg.get("Privileged")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tugboat.cli.gotemplate import ExecError, ParseError, Template, go_sprintf
+from tugboat.cli.gotemplate import ExecError, ParseError, Template, TemplateError, go_sprintf
 
 DATA = {
     "Id": "abc", "Name": "/web",
@@ -99,3 +99,54 @@ def test_method_fields_on_objects() -> None:
 def test_sprintf() -> None:
     assert go_sprintf("%-5s|%3d|%v|%t", "ab", 7, [1, 2], True) == "ab   |  7|[1 2]|true"
     assert go_sprintf("%s") == "%!s(MISSING)"
+
+
+# --- inspect: docker's typed struct first, the raw JSON second (cli/inspect_types.py) -------------
+
+CONTAINER = {"Id": "abc", "State": {"Status": "running"}, "SizeRw": None,
+             "Config": {"Labels": {"a": "1"}, "Env": ["X=1"]}, "HostConfig": {"LogConfig": {"Type": "json-file"}},
+             "Mounts": [{"Type": "bind", "Source": "/tmp", "Destination": "/h"}],
+             "NetworkSettings": {"Networks": {"bridge": {"IPAMConfig": None, "IPAddress": "172.17.0.2"}}}}
+
+
+@pytest.mark.parametrize("fmt, want", [
+    ("{{.State.Health}}", "<nil>"),               # omitempty pointers: nil in docker's struct
+    ("{{.Config.Healthcheck}}", "<nil>"),
+    ("{{json .State.Health}}", "null"),
+    ("{{.Config.StopTimeout}} {{.HostConfig.Init}} {{.SizeRootFs}}", "<nil> <nil> <nil>"),
+    ("[{{.Config.StopSignal}}] {{.Config.ArgsEscaped}}", "[] false"),
+    ("{{.Config.ExposedPorts}} {{.Config.Shell}} {{.HostConfig.Annotations}}", "map[] [] map[]"),
+    ("{{range .Mounts}}[{{.Name}}|{{.Driver}}|{{.Type}}]{{end}}", "[||bind]"),
+    ("{{.NetworkSettings.Networks.bridge.IPAMConfig}}", "<nil>"),
+    ("{{.NetworkSettings.Networks.bridge.DNSNames}}", "[]"),
+    ("{{.Config.Labels.nosuch}}", "<no value>"),   # a map's missing key
+    ("{{json .State}}", '{"Status":"running"}'),   # omitted fields stay omitted
+])
+def test_inspect_omitted_fields_have_go_zero_values(fmt: str, want: str) -> None:
+    from tugboat.cli.inspect_types import execute
+    assert execute(Template(fmt), CONTAINER, "container") == want
+
+
+@pytest.mark.parametrize("fmt, err", [
+    ("{{.NoSuchField}}", 'template: :1:2: executing "" at <.NoSuchField>: map has no entry for key "NoSuchField"'),
+    ("{{.State.Health.Status}}",
+     'template: :1:8: executing "" at <.State.Health.Status>: map has no entry for key "Health"'),
+])
+def test_inspect_unknown_fields_fail_as_the_raw_run(fmt: str, err: str) -> None:
+    from tugboat.cli.inspect_types import execute
+    with pytest.raises(TemplateError) as e:
+        execute(Template(fmt), CONTAINER, "container")
+    assert str(e.value) == err
+
+
+@pytest.mark.parametrize("kind, data, fmt, want", [
+    ("image", {"Config": {"Cmd": ["sh"]}}, "{{.Config.Healthcheck}} [{{.Config.StopSignal}}] {{.Descriptor}}",
+     "<nil> [] <nil>"),
+    ("volume", {"Name": "v", "Options": None}, "{{.UsageData}} {{.Status}} {{.Options}}", "<nil> map[] map[]"),
+    ("network", {"Name": "bridge"}, "{{.EnableIPv4}} {{.Peers}} {{.Services}}", "false [] map[]"),
+])
+def test_inspect_omitted_fields_of_other_kinds(kind: str, data: dict, fmt: str, want: str) -> None:
+    from tugboat.cli.inspect_types import execute
+    assert execute(Template(fmt), data, kind) == want
+    with pytest.raises(TemplateError):
+        execute(Template("{{.Health}}"), data, kind)

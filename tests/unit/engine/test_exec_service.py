@@ -74,5 +74,12 @@ def test_start_twice_is_a_conflict():
 
 def test_environment_is_the_containers_plus_the_execs():
     env = exec_env({"Hostname": "h", "Env": ["PATH=/x", "A=1", "B=2"]}, ["B=3", "C=4"], tty=True)
-    assert env == ["HOSTNAME=h", "TERM=xterm", "PATH=/x", "A=1", "B=3", "C=4"]
+    assert env == ["PATH=/x", "HOSTNAME=h", "TERM=xterm", "A=1", "B=3", "C=4"]    # replaced in place
     assert "TERM=xterm" not in exec_env({"Env": []}, [], tty=False)
+
+
+def test_environment_has_the_link_variables():
+    """dockerd's exec gets CreateDaemonEnvironment(tty, linkedEnv): a --link client's variables too."""
+    env = exec_env({"Hostname": "h", "Env": ["DB_NAME=mine"]}, ["X=1"], tty=False,
+                   linked=["DB_PORT=tcp://10.0.0.2:3306", "DB_NAME=/me/db"])
+    assert env[2:] == ["DB_PORT=tcp://10.0.0.2:3306", "DB_NAME=mine", "X=1"]

@@ -15,6 +15,7 @@ import sys
 
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, Flag, L, S, Spec, parse
+from tugboat.cli.humanize import total_reclaimed
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
@@ -278,5 +279,5 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
         return 1
     if report.get("CachesDeleted"):
         ctx.print("Deleted build cache objects:\n" + "".join(f"{c}\n" for c in report["CachesDeleted"]))
-    ctx.print(f"Total reclaimed space: {human_size(float(report.get('SpaceReclaimed') or 0))}")
+    ctx.print(total_reclaimed(report.get("SpaceReclaimed") or 0))
     return 0

@@ -237,7 +237,7 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    from tugboat.cli.humanize import human_size
+    from tugboat.cli.humanize import total_reclaimed
     deleted = report.get("ImagesDeleted") or []
     if deleted:
         ctx.print("Deleted Images:")
@@ -246,6 +246,6 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
                 if d.get(k):
                     ctx.print(f"{k.lower()}: {d[k]}")
         ctx.print()
-    ctx.print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    ctx.print(total_reclaimed(report.get("SpaceReclaimed") or 0))
     return 0
 

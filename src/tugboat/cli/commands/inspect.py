@@ -90,6 +90,7 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
             ctx.eprint(f"template parsing error: {e}")
             return 64
     raws: list[str] = []
+    raw_kinds: list[str] = []   # each raw's object type (templates see docker's typed struct)
     errors: list[str] = []  # printed after the output, as docker does
     for name in args:
         kinds = [want] if want else ["container", "image", "network", "volume"]
@@ -118,14 +119,16 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
                 errors.append(str(last_err))
             continue
         raws.append(got)
+        raw_kinds.append(k)
     if tmpl is not None:
         # docker's TemplateInspector: a failing element adds an error and is skipped; an empty
         # output still prints one newline; errors follow the output.
         from tugboat.cli.gotemplate import TemplateError
+        from tugboat.cli.inspect_types import execute
         buf = []
-        for r in raws:
+        for r, k in zip(raws, raw_kinds, strict=True):
             try:
-                buf.append(tmpl.execute(json.loads(r)) + "\n")
+                buf.append(execute(tmpl, json.loads(r), k) + "\n")
             except TemplateError as e:
                 errors.append(f"template parsing error: {e}")
         ctx.out.write("".join(buf) or "\n")

@@ -9,7 +9,7 @@ import sys
 
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, L, Spec, UsageError, parse
-from tugboat.cli.humanize import human_size
+from tugboat.cli.humanize import total_reclaimed
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
@@ -104,5 +104,5 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
         reclaimed += space
         if output:
             ctx.print(output)
-    ctx.print(f"Total reclaimed space: {human_size(reclaimed, 4)}")
+    ctx.print(total_reclaimed(reclaimed))
     return 0

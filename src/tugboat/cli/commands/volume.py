@@ -212,12 +212,12 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    from tugboat.cli.humanize import human_size
+    from tugboat.cli.humanize import total_reclaimed
     deleted = report.get("VolumesDeleted") or []
     if deleted:
         ctx.print("Deleted Volumes:")
         for name in deleted:
             ctx.print(name)
         ctx.print()
-    ctx.print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    ctx.print(total_reclaimed(report.get("SpaceReclaimed") or 0))
     return 0

@@ -179,5 +179,5 @@ ROUTES = [
     Route("POST", "/containers/{id}/wait", wait),
     Route("POST", "/containers/{id}/attach", attach),
     Route("GET", "/containers/{id}/attach/ws", attach_ws),
-    Route("DELETE", "/containers/{id}", remove),
+    Route("DELETE", "/containers/{id:.+}", remove),   # "parent/alias" with ?link
 ]
