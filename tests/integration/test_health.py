@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
 from .helpers import RFC3339NANO, ok, wait_until
 
 
-def health(cli, name: str) -> dict | None:
+def health(cli, name: str) -> Any:   # the State.Health object, or None
     return json.loads(ok(cli("inspect", "-f", "{{json .State}}", name)).stdout).get("Health")
 
 
