@@ -40,6 +40,12 @@ def truncate_id(id: str) -> str:
     return id[:12]
 
 
+def natural_key(name: str) -> list[Any]:
+    """docker's sortorder.NaturalLess as a sort key: digit runs compare as numbers (network/volume ls)."""
+    import re
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
+
+
 class Header:
     """The header "row": every field resolves to its column title."""
 

@@ -8,7 +8,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
 
@@ -69,3 +69,14 @@ def socket_chunks(sock: Any) -> Iterator[bytes]:
         if not data:
             return
         yield data
+
+
+def relay_attached(sock: Any, tty: bool, restore: Callable[[], None] | None) -> None:
+    """An attached container's (or exec's) output to our stdout/stderr until the daemon ends it;
+    then the terminal is restored and the connection closed (attach, exec and run share this)."""
+    try:
+        copy_output(socket_chunks(sock), tty)
+    finally:
+        if restore is not None:
+            restore()
+        sock.close()

@@ -108,29 +108,44 @@ def attach_pump(stream: Any, stdin: bool, detach: DetachKeys) -> Callable[[socke
                 pass
             except Exception:
                 log.exception("writing to container stdin failed")
-            if stdin and not finished.is_set():
-                try:
-                    stream.close_stdin()
-                except Exception:
-                    log.exception("closing container stdin failed")
+            end_stdin(stream, stdin, finished)
 
-        reader = threading.Thread(target=read_stdin, name="tugd-attach-stdin", daemon=True)
-        reader.start()
-        try:
-            _copy_output(stream, sock)
-        finally:
-            finished.set()
-            try:
-                stream.close()
-            except Exception:
-                log.exception("closing attach stream failed")
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            reader.join(timeout=5)
+        run_attach(stream, sock, finished, read_stdin, "tugd-attach-stdin",
+                   lambda: _copy_output(stream, sock))
 
     return pump
+
+
+def end_stdin(stream: Any, stdin: bool, finished: threading.Event) -> None:
+    """The client's input ended (EOF, a websocket close) while output still runs: the container's
+    stdin is closed, as a half-close does; not when we ended the attach ourselves."""
+    if stdin and not finished.is_set():
+        try:
+            stream.close_stdin()
+        except Exception:
+            log.exception("closing container stdin failed")
+
+
+def run_attach(stream: Any, sock: socket.socket, finished: threading.Event, read_input: Callable[[], None],
+               name: str, copy_output: Callable[[], None]) -> None:
+    """read_input on its own thread while copy_output runs here; when output ends the attach is
+    closed, the socket shut down both ways (which wakes read_input) and its thread joined.
+    Shared by the raw hijacked attach and the websocket one."""
+    reader = threading.Thread(target=read_input, name=name, daemon=True)
+    reader.start()
+    try:
+        copy_output()
+    finally:
+        finished.set()
+        try:
+            stream.close()
+        except Exception:
+            log.exception("closing attach stream failed")
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        reader.join(timeout=5)
 
 
 def _copy_output(stream: Any, sock: socket.socket) -> None:

@@ -23,6 +23,7 @@ import threading
 from typing import Any
 
 from tugboat.errors import InvalidArgument
+from tugboat.server.hijack import end_stdin, run_attach
 
 log = logging.getLogger("tugd.server.websocket")
 
@@ -163,33 +164,19 @@ def attach_pump(stream: Any, stdin: bool, detach: Any) -> Any:
                 log.debug("websocket attach: client side ended: %s", e)
             except Exception:
                 log.exception("writing to container stdin failed")
-            if stdin and not finished.is_set():
-                try:
-                    stream.close_stdin()
-                except Exception:
-                    log.exception("closing container stdin failed")
+            end_stdin(stream, stdin, finished)
             if closing:           # the client said goodbye: no more output for it
                 stream.close()
 
-        reader = threading.Thread(target=read_client, name="tugd-attach-ws-stdin", daemon=True)
-        reader.start()
-        try:
-            for _fd, data in stream.output():
-                if data:
-                    sender.send(BINARY, data)
-            sender.send(CLOSE, struct.pack(">H", NORMAL_CLOSURE))
-        except OSError as e:
-            log.debug("websocket attach client went away: %s", e)
-        finally:
-            finished.set()
+        def copy_output() -> None:
             try:
-                stream.close()
-            except Exception:
-                log.exception("closing attach stream failed")
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            reader.join(timeout=5)
+                for _fd, data in stream.output():
+                    if data:
+                        sender.send(BINARY, data)
+                sender.send(CLOSE, struct.pack(">H", NORMAL_CLOSURE))
+            except OSError as e:
+                log.debug("websocket attach client went away: %s", e)
+
+        run_attach(stream, sock, finished, read_client, "tugd-attach-ws-stdin", copy_output)
 
     return pump

@@ -73,13 +73,8 @@ def attach(ctx: Context, argv: list[str], path: str) -> int:
     if opts["sig_proxy"]:
         _proxy_signals(ctx, id, tty)
 
-    from tugboat.cli.streams import copy_output, socket_chunks
-    try:
-        copy_output(socket_chunks(hijacked), tty)
-    finally:
-        if restore is not None:
-            restore()
-        hijacked.close()
+    from tugboat.cli.streams import relay_attached
+    relay_attached(hijacked, tty, restore)
     if detached:
         ctx.eprint("read escape sequence")
         return 1

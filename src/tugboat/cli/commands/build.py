@@ -15,7 +15,6 @@ import sys
 
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, Flag, L, S, Spec, parse
-from tugboat.cli.humanize import total_reclaimed
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
@@ -265,19 +264,16 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
         S("keep-storage", help="Amount of disk space to keep for cache", metavar="bytes"),
     ], 0, 0)
     opts, _ = parse(spec, argv)
-    if not opts["force"]:
-        ctx.out.write(f"WARNING! This will remove all {'' if opts['all'] else 'dangling '}build cache. "
-                      "Are you sure you want to continue? [y/N] ")
-        ctx.out.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from tugboat.cli import prune as pr
+    warning = f"WARNING! This will remove all {'' if opts['all'] else 'dangling '}build cache."
+    if not opts["force"] and not pr.confirmed(ctx.out, f"{warning} {pr.CONTINUE}"):
+        return 0
     from tugboat.cli.filters import parse_filters
     try:
         report = ctx.client.images.build_prune(opts["all"], parse_filters(opts["filter"]))
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    if report.get("CachesDeleted"):
-        ctx.print("Deleted build cache objects:\n" + "".join(f"{c}\n" for c in report["CachesDeleted"]))
-    ctx.print(total_reclaimed(report.get("SpaceReclaimed") or 0))
+    pr.print_report(ctx, "build cache objects", report.get("CachesDeleted") or [],
+                    report.get("SpaceReclaimed") or 0)
     return 0

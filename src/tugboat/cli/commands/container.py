@@ -8,29 +8,12 @@ from __future__ import annotations
 
 import sys
 
+from tugboat.cli.bulk import Refused, for_each
 from tugboat.cli.context import Context
 from tugboat.cli.flags import B, Flag, I, L, S, Spec, parse
-from tugboat.client.errors import APIError, DaemonUnreachable
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from tugboat.client.errors import APIError
 
 TERMINAL_REFUSAL = "cowardly refusing to save to a terminal. Use the -o flag or redirect"
-
-
-def for_each(ctx: Context, names: list[str], fn: Callable[[str], object], echo: bool = True) -> int:
-    failed = False
-    for n in names:
-        try:
-            fn(n)
-        except (APIError, DaemonUnreachable) as e:
-            ctx.daemon_error(e)
-            failed = True
-            continue
-        if echo:
-            ctx.print(n)
-    return 1 if failed else 0
 
 
 def _spec(path: str, usage: str, desc: str, flags: list[Flag], lo: int = 1, hi: int = -1) -> Spec:
@@ -92,21 +75,12 @@ def rm(ctx: Context, argv: list[str], path: str) -> int:
                   B("volumes", "v", "Remove anonymous volumes associated with the container")])
     opts, args = parse(spec, argv)
     c = ctx.client.containers
-    failed = False
-    for n in args:
-        name = n.strip("/")
-        if not name:
-            ctx.eprint("Container name cannot be empty")
-            failed = True
-            continue
-        try:
-            c.remove(name, opts["force"], opts["volumes"], opts["link"])
-        except (APIError, DaemonUnreachable) as e:
-            ctx.daemon_error(e)
-            failed = True
-            continue
-        ctx.print(n)
-    return 1 if failed else 0
+
+    def remove(n: str) -> None:
+        if not n.strip("/"):
+            raise Refused("Container name cannot be empty")
+        c.remove(n.strip("/"), opts["force"], opts["volumes"], opts["link"])
+    return for_each(ctx, args, remove)
 
 
 def wait(ctx: Context, argv: list[str], path: str) -> int:
@@ -176,25 +150,16 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
                  [L("filter", help='Provide filter values (e.g. "until=<timestamp>")', metavar="filter"),
                   B("force", "f", "Do not prompt for confirmation")], 0, 0)
     opts, _ = parse(spec, argv)
-    if not opts["force"]:
-        sys.stdout.write("WARNING! This will remove all stopped containers.\n"
-                         "Are you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        answer = sys.stdin.readline().strip().lower()
-        if answer not in ("y", "yes"):
-            return 0
+    from tugboat.cli import prune as pr
+    warning = "WARNING! This will remove all stopped containers."
+    if not opts["force"] and not pr.confirmed(sys.stdout, f"{warning}\n{pr.CONTINUE}"):
+        return 0
     from tugboat.cli.filters import parse_filters
     try:
         report = ctx.client.containers.prune(parse_filters(opts["filter"]))
     except APIError as e:
         ctx.daemon_error(e)
         return 1
-    from tugboat.cli.humanize import total_reclaimed
-    deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        ctx.print("Deleted Containers:")
-        for d in deleted:
-            ctx.print(d)
-        ctx.print()
-    ctx.print(total_reclaimed(report.get("SpaceReclaimed") or 0))
+    pr.print_report(ctx, "Containers", report.get("ContainersDeleted") or [],
+                    report.get("SpaceReclaimed") or 0)
     return 0

@@ -88,13 +88,8 @@ def exec_(ctx: Context, argv: list[str], path: str) -> int:
             keys = b""
         threading.Thread(target=_pump_stdin, args=(hijacked, keys, detached), daemon=True).start()
 
-    from tugboat.cli.streams import copy_output, socket_chunks
-    try:
-        copy_output(socket_chunks(hijacked), tty)
-    finally:
-        if restore is not None:
-            restore()
-        hijacked.close()
+    from tugboat.cli.streams import relay_attached
+    relay_attached(hijacked, tty, restore)
     if detached:
         ctx.eprint("read escape sequence")
         return 1

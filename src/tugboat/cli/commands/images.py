@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from tugboat.cli.context import Context
-from tugboat.cli.flags import B, L, S, Spec, UsageError, parse
+from tugboat.cli.flags import B, L, S, Spec, parse
 from tugboat.cli.jsonmessage import show
 from tugboat.client.errors import APIError, DaemonUnreachable
 
@@ -27,11 +27,8 @@ def images(ctx: Context, argv: list[str], path: str) -> int:
         B("quiet", "q", "Only show image IDs"),
     ], 0, 1)
     opts, args = parse(spec, argv)
-    from tugboat.cli.filters import FilterError, parse_filters
-    try:
-        filters = parse_filters(opts["filter"])
-    except FilterError as e:
-        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "-f, --filter" flag: {e}', spec) from None
+    from tugboat.cli.filters import filter_flag
+    filters = filter_flag(opts["filter"], spec)
     if args:
         filters.setdefault("reference", {})[args[0]] = True
     from tugboat.cli import formatter as fm
@@ -59,20 +56,15 @@ def rmi(ctx: Context, argv: list[str], path: str) -> int:
         B("no-prune", help="Do not delete untagged parents"),
     ], 1, -1)
     opts, args = parse(spec, argv)
-    failed = False
-    for name in args:
-        try:
-            items = ctx.client.images.remove(name, opts["force"], opts["no_prune"])
-        except (APIError, DaemonUnreachable) as e:
-            ctx.daemon_error(e)
-            failed = True
-            continue
-        for it in items:
+
+    def remove(name: str) -> None:
+        for it in ctx.client.images.remove(name, opts["force"], opts["no_prune"]):
             if it.get("Untagged"):
                 ctx.print(f"Untagged: {it['Untagged']}")
             if it.get("Deleted"):
                 ctx.print(f"Deleted: {it['Deleted']}")
-    return 1 if failed else 0
+    from tugboat.cli.bulk import for_each
+    return for_each(ctx, args, remove, echo=False)
 
 
 def _split_target(ref: str) -> tuple[str, str | None]:
@@ -222,13 +214,11 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
         B("force", "f", "Do not prompt for confirmation"),
     ], 0, 0)
     opts, _ = parse(spec, argv)
-    if not opts["force"]:
-        warning = ("WARNING! This will remove all images without at least one container associated to them."
-                   if opts["all"] else "WARNING! This will remove all dangling images.")
-        sys.stdout.write(warning + "\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from tugboat.cli import prune as pr
+    warning = ("WARNING! This will remove all images without at least one container associated to them."
+               if opts["all"] else "WARNING! This will remove all dangling images.")
+    if not opts["force"] and not pr.confirmed(sys.stdout, f"{warning}\n{pr.CONTINUE}"):
+        return 0
     from tugboat.cli.filters import parse_filters
     filters = parse_filters(opts["filter"])
     filters.setdefault("dangling", {})["false" if opts["all"] else "true"] = True
@@ -237,15 +227,8 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    from tugboat.cli.humanize import total_reclaimed
-    deleted = report.get("ImagesDeleted") or []
-    if deleted:
-        ctx.print("Deleted Images:")
-        for d in deleted:
-            for k in ("Untagged", "Deleted"):
-                if d.get(k):
-                    ctx.print(f"{k.lower()}: {d[k]}")
-        ctx.print()
-    ctx.print(total_reclaimed(report.get("SpaceReclaimed") or 0))
+    lines = [f"{k.lower()}: {d[k]}" for d in report.get("ImagesDeleted") or []
+             for k in ("Untagged", "Deleted") if d.get(k)]
+    pr.print_report(ctx, "Images", lines, report.get("SpaceReclaimed") or 0)
     return 0
 

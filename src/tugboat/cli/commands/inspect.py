@@ -9,6 +9,12 @@ from tugboat.cli.context import Context
 from tugboat.cli.flags import B, S, Spec, parse
 from tugboat.client.errors import APIError, DaemonUnreachable
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tugboat.cli.gotemplate import Template
+
 FORMAT_HELP = "Format output using a custom template"
 
 
@@ -81,14 +87,12 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
                    '"node", "plugin", "secret", "service", "task", "volume"')
         return 1
     fmt = opts["format"]
-    tmpl = None
-    if fmt and fmt != "json":
-        from tugboat.cli.gotemplate import Template, TemplateError
-        try:
-            tmpl = Template(fmt.replace("\\t", "\t").replace("\\n", "\n"))
-        except TemplateError as e:
-            ctx.eprint(f"template parsing error: {e}")
-            return 64
+    from tugboat.cli.gotemplate import TemplateError
+    try:
+        tmpl = compile_format(fmt)
+    except TemplateError as e:
+        ctx.eprint(f"template parsing error: {e}")
+        return 64
     raws: list[str] = []
     raw_kinds: list[str] = []   # each raw's object type (templates see docker's typed struct)
     errors: list[str] = []  # printed after the output, as docker does
@@ -120,33 +124,66 @@ def _inspect(ctx: Context, argv: list[str], path: str, kind: str | None) -> int:
             continue
         raws.append(got)
         raw_kinds.append(k)
+    from tugboat.cli.inspect_types import execute
+    return print_inspected(ctx, fmt, tmpl, raws, errors,
+                           lambda t, i: execute(t, json.loads(raws[i]), raw_kinds[i]))
+
+
+def compile_format(fmt: str | None) -> Template | None:
+    """--format as a Go template (None for no format or "json"); raises TemplateError."""
+    if not fmt or fmt == "json":
+        return None
+    from tugboat.cli.gotemplate import Template
+    return Template(fmt.replace("\\t", "\t").replace("\\n", "\n"))
+
+
+def print_inspected(ctx: Context, fmt: str | None, tmpl: Template | None, raws: list[str], errors: list[str],
+                    render: Callable[[Template, int], str]) -> int:
+    """The objects fetched (raws, the daemon's JSON) as docker prints them, then the errors.
+    render(tmpl, i) executes the template over the i-th object."""
     if tmpl is not None:
         # docker's TemplateInspector: a failing element adds an error and is skipped; an empty
         # output still prints one newline; errors follow the output.
         from tugboat.cli.gotemplate import TemplateError
-        from tugboat.cli.inspect_types import execute
         buf = []
-        for r, k in zip(raws, raw_kinds, strict=True):
+        for i in range(len(raws)):
             try:
-                buf.append(execute(tmpl, json.loads(r), k) + "\n")
+                buf.append(render(tmpl, i) + "\n")
             except TemplateError as e:
                 errors.append(f"template parsing error: {e}")
         ctx.out.write("".join(buf) or "\n")
-        return _finish(ctx, errors)
-    if fmt == "json":  # docker 28: the daemon's objects as one compact JSON array
+    elif fmt == "json":  # docker 28: the daemon's objects as one compact JSON array
         ctx.out.write("[" + ",".join(raws) + "]\n")
     elif not raws:
         ctx.out.write("[]\n")
     else:
         ctx.out.write(indent_json("[" + ",".join(raws) + "]") + "\n")
-    return _finish(ctx, errors)
-
-
-def _finish(ctx: Context, errors: list[str]) -> int:
     ctx.out.flush()
-    for e in errors:
-        ctx.eprint(e)
+    for msg in errors:
+        ctx.eprint(msg)
     return 1 if errors else 0
+
+
+def inspect_each(ctx: Context, fmt: str | None, names: list[str], fetch: Callable[[str], str],
+                 render: Callable[[Template, str], str] | None = None) -> int:
+    """`network inspect`, `volume inspect`: fetch(name) gives each object's JSON; a failed one is an
+    error printed after the output. render(tmpl, raw) executes the template (default: over the plain JSON)."""
+    from tugboat.cli.gotemplate import TemplateError
+    try:
+        tmpl = compile_format(fmt)
+    except TemplateError as e:
+        ctx.eprint(f"template parsing error: {e}")
+        return 64
+    raws, errors = [], []
+    for name in names:
+        try:
+            raws.append(fetch(name))
+        except APIError as e:
+            errors.append(f"Error response from daemon: {e.message}")
+        except DaemonUnreachable as e:
+            errors.append(str(e))
+    run = render or (lambda t, raw: t.execute(json.loads(raw)))
+    return print_inspected(ctx, fmt, tmpl, raws, errors, lambda t, i: run(t, raws[i]))
 
 
 def inspect(ctx: Context, argv: list[str], path: str) -> int:

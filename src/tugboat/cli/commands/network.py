@@ -3,7 +3,6 @@ output (docker CLI 28 against a 20.10 daemon, as installed beside Tugboat)."""
 
 from __future__ import annotations
 
-import re
 import sys
 
 from tugboat.cli.context import Context
@@ -13,6 +12,8 @@ from tugboat.client.errors import APIError, DaemonUnreachable
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from tugboat.cli.gotemplate import Template
 
 FORMAT_HELP = "Format output using a custom template"
 NETWORK_TITLES = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv4": "IPV4",
@@ -92,11 +93,6 @@ class NetworkRow:
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k)() for k in JSON_FIELDS}
-
-
-def _natural_key(name: str) -> list[Any]:
-    """docker's sortorder.NaturalLess: digit runs compare as numbers."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
 
 
 def _map_opt(values: list[str]) -> dict[str, str]:
@@ -236,11 +232,8 @@ def ls(ctx: Context, argv: list[str], path: str) -> int:
         B("quiet", "q", "Only display network IDs"),
     ], 0, 0, aliases="docker network ls, docker network list")
     opts, _ = parse(spec, argv)
-    from tugboat.cli.filters import FilterError, parse_filters
-    try:
-        filters = parse_filters(opts["filter"])
-    except FilterError as e:
-        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "-f, --filter" flag: {e}', spec) from None
+    from tugboat.cli.filters import filter_flag
+    filters = filter_flag(opts["filter"], spec)
     from tugboat.cli import formatter as fm
     tmpl = fm.resolve_format(opts["format"], NETWORK_TABLE, "{{.ID}}", opts["quiet"])
     try:
@@ -248,7 +241,8 @@ def ls(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    rows = [NetworkRow(n, not opts["no_trunc"]) for n in sorted(nets, key=lambda n: _natural_key(n.get("Name", "")))]
+    rows = [NetworkRow(n, not opts["no_trunc"])
+            for n in sorted(nets, key=lambda n: fm.natural_key(n.get("Name", "")))]
     try:
         fm.render_rows(tmpl, rows, NETWORK_TITLES, ctx.out, probe=NetworkRow({}), errors=fm.IMAGE_ERRORS)
     except fm.FormatError as e:
@@ -265,43 +259,16 @@ def inspect(ctx: Context, argv: list[str], path: str) -> int:
     opts, args = parse(spec, argv)
     import json
 
-    from tugboat.cli.commands.inspect import indent_json
-    from tugboat.cli.gotemplate import Template, TemplateError
-    fmt = opts["format"]
-    tmpl = None
-    if fmt and fmt != "json":
-        try:
-            tmpl = Template(fmt.replace("\\t", "\t").replace("\\n", "\n"))
-        except TemplateError as e:
-            ctx.eprint(f"template parsing error: {e}")
-            return 64
-    raws, errors = [], []
-    for ref in args:
-        try:
-            raws.append(ctx.client.networks.inspect_raw(ref, opts["verbose"]).decode().strip())
-        except APIError as e:
-            errors.append(f"Error response from daemon: {e.message}")
-        except DaemonUnreachable as e:
-            errors.append(str(e))
-    if tmpl is not None:
-        buf = []
-        for r in raws:
-            data = json.loads(r)
-            if isinstance(data.get("Created"), str):
-                data["Created"] = GoTime(data["Created"])
-            try:
-                buf.append(tmpl.execute(data) + "\n")
-            except TemplateError as e:
-                errors.append(f"template parsing error: {e}")
-        ctx.out.write("".join(buf) or "\n")
-    elif fmt == "json":
-        ctx.out.write("[" + ",".join(raws) + "]\n")
-    else:
-        ctx.out.write(indent_json("[" + ",".join(raws) + "]") + "\n" if raws else "[]\n")
-    ctx.out.flush()
-    for msg in errors:
-        ctx.eprint(msg)
-    return 1 if errors else 0
+    from tugboat.cli.commands.inspect import inspect_each
+
+    def render(tmpl: Template, raw: str) -> str:
+        data = json.loads(raw)
+        if isinstance(data.get("Created"), str):
+            data["Created"] = GoTime(data["Created"])
+        return tmpl.execute(data)
+    return inspect_each(ctx, opts["format"], args,
+                        lambda ref: ctx.client.networks.inspect_raw(ref, opts["verbose"]).decode().strip(),
+                        render)
 
 
 def rm(ctx: Context, argv: list[str], path: str) -> int:
@@ -309,22 +276,8 @@ def rm(ctx: Context, argv: list[str], path: str) -> int:
         B("force", "f", "Do not error if the network does not exist"),
     ], 1, -1, aliases="docker network rm, docker network remove")
     opts, args = parse(spec, argv)
-    failed = False
-    for ref in args:
-        try:
-            ctx.client.networks.remove(ref)
-        except APIError as e:
-            if opts["force"] and e.status == 404:
-                continue
-            ctx.daemon_error(e)
-            failed = True
-            continue
-        except DaemonUnreachable as e:
-            ctx.daemon_error(e)
-            failed = True
-            continue
-        ctx.print(ref)
-    if failed:
+    from tugboat.cli.bulk import for_each
+    if for_each(ctx, args, ctx.client.networks.remove, ignore=lambda e: opts["force"] and e.status == 404):
         ctx.eprint("exit status 1")
         return 1
     return 0
@@ -336,24 +289,17 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
         B("force", "f", "Do not prompt for confirmation"),
     ], 0, 0)
     opts, _ = parse(spec, argv)
-    from tugboat.cli.filters import FilterError, parse_filters
-    try:
-        filters = parse_filters(opts["filter"])
-    except FilterError as e:
-        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "--filter" flag: {e}', spec) from None
-    if not opts["force"]:
-        sys.stdout.write(PRUNE_WARNING + "\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from tugboat.cli.filters import filter_flag
+    filters = filter_flag(opts["filter"], spec)
+    from tugboat.cli import prune as pr
+    if not opts["force"] and not pr.confirmed(sys.stdout, f"{PRUNE_WARNING}\n{pr.CONTINUE}"):
+        return 0
     try:
         report = ctx.client.networks.prune(filters)
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    deleted = report.get("NetworksDeleted") or []
-    if deleted:
-        ctx.out.write("Deleted Networks:\n" + "".join(f"{n}\n" for n in deleted) + "\n")
+    pr.print_report(ctx, "Networks", report.get("NetworksDeleted") or [], None)
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tugboat.cli.context import Context
-from tugboat.cli.flags import B, I, L, S, Spec, UsageError, parse
+from tugboat.cli.flags import B, I, L, S, Spec, parse
 from tugboat.client.errors import APIError
 
 FORMAT_HELP = "Format output using a custom template"
@@ -21,11 +21,8 @@ def ps(ctx: Context, argv: list[str], path: str) -> int:
         B("size", "s", "Display total file sizes"),
     ], 0, 0)
     opts, _ = parse(spec, argv)
-    from tugboat.cli.filters import FilterError, parse_filters
-    try:
-        filters = parse_filters(opts["filter"])
-    except FilterError as e:
-        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "-f, --filter" flag: {e}', spec) from None
+    from tugboat.cli.filters import filter_flag
+    filters = filter_flag(opts["filter"], spec)
     from tugboat.cli import formatter as fm
     fmt = opts["format"]
     default = fm.CONTAINER_TABLE + ("\t{{.Size}}" if opts["size"] else "")

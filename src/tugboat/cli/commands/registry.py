@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from tugboat.cli.context import Context
-from tugboat.cli.flags import B, I, L, S, Spec, UsageError, parse
+from tugboat.cli.flags import B, I, L, S, Spec, parse
 from tugboat.cli.jsonmessage import show
 from tugboat.client.errors import APIError, DaemonUnreachable
 
@@ -178,11 +178,8 @@ def search(ctx: Context, argv: list[str], path: str) -> int:
         B("no-trunc", help="Don't truncate output"),
     ], 1, 1)
     opts, args = parse(spec, argv)
-    from tugboat.cli.filters import FilterError, parse_filters
-    try:
-        filters = parse_filters(opts["filter"])
-    except FilterError as e:
-        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "-f, --filter" flag: {e}', spec) from None
+    from tugboat.cli.filters import filter_flag
+    filters = filter_flag(opts["filter"], spec)
     from tugboat.cli import dockerconfig
     try:
         results = ctx.client.images.search(args[0], opts["limit"], filters,

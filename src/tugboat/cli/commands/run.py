@@ -449,13 +449,8 @@ def attach_and_start(ctx: Context, info: dict[str, Any], stdin: bool, stdout: bo
         threading.Thread(target=_pump_stdin, args=(hijacked,), daemon=True).start()
     _proxy_signals(ctx, id, tty)
 
-    from tugboat.cli.streams import copy_output, socket_chunks
-    try:
-        copy_output(socket_chunks(hijacked), tty)
-    finally:
-        if restore is not None:
-            restore()
-    hijacked.close()
+    from tugboat.cli.streams import relay_attached
+    relay_attached(hijacked, tty, restore)
     result = waiter.result()
     if waiter.error is not None:
         if isinstance(waiter.error, APIError):

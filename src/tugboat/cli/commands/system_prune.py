@@ -5,11 +5,10 @@ total reclaimed space."""
 
 from __future__ import annotations
 
-import sys
-
 from tugboat.cli.context import Context
-from tugboat.cli.flags import B, L, Spec, UsageError, parse
+from tugboat.cli.flags import B, L, Spec, parse
 from tugboat.cli.humanize import total_reclaimed
+from tugboat.cli.prune import CONTINUE, confirmed, listing
 from tugboat.client.errors import APIError, DaemonUnreachable
 
 TYPE_CHECKING = False
@@ -30,28 +29,24 @@ def confirmation(all: bool, volumes: bool, filters: Filters) -> str:
     shown = sorted(f"{k}={v}" for k, vals in filters.items() for v in vals)
     if shown:
         text += "\n  Items to be pruned will be filtered with:\n" + "".join(f"  - {f}\n" for f in shown)
-    return text + "\nAre you sure you want to continue?"
-
-
-def _listing(title: str, items: list[str]) -> str:
-    return f"Deleted {title}:\n" + "".join(f"{i}\n" for i in items) if items else ""
+    return text + "\n" + CONTINUE
 
 
 def _containers(ctx: Context, all: bool, filters: Filters) -> tuple[int, str]:
     report = ctx.client.containers.prune(filters)
     deleted = report.get("ContainersDeleted") or []
-    return (int(report.get("SpaceReclaimed") or 0) if deleted else 0), _listing("Containers", deleted)
+    return (int(report.get("SpaceReclaimed") or 0) if deleted else 0), listing("Containers", deleted)
 
 
 def _networks(ctx: Context, all: bool, filters: Filters) -> tuple[int, str]:
     report = ctx.client.networks.prune(filters)
-    return 0, _listing("Networks", report.get("NetworksDeleted") or [])
+    return 0, listing("Networks", report.get("NetworksDeleted") or [])
 
 
 def _volumes(ctx: Context, all: bool, filters: Filters) -> tuple[int, str]:
     report = ctx.client.volumes.prune(filters)
     deleted = report.get("VolumesDeleted") or []
-    return (int(report.get("SpaceReclaimed") or 0) if deleted else 0), _listing("Volumes", deleted)
+    return (int(report.get("SpaceReclaimed") or 0) if deleted else 0), listing("Volumes", deleted)
 
 
 def _images(ctx: Context, all: bool, filters: Filters) -> tuple[int, str]:
@@ -63,12 +58,13 @@ def _images(ctx: Context, all: bool, filters: Filters) -> tuple[int, str]:
         return 0, ""
     lines = [f"untagged: {d['Untagged']}" if d.get("Untagged") else f"deleted: {d.get('Deleted', '')}"
              for d in deleted]
-    return int(report.get("SpaceReclaimed") or 0), _listing("Images", lines)
+    return int(report.get("SpaceReclaimed") or 0), listing("Images", lines)
 
 
 def _build_cache(ctx: Context, all: bool, filters: Filters) -> tuple[int, str]:
     report = ctx.client.images.build_prune(all, filters)
-    return int(report.get("SpaceReclaimed") or 0), _listing("build cache objects", report.get("CachesDeleted") or [])
+    deleted = report.get("CachesDeleted") or []
+    return int(report.get("SpaceReclaimed") or 0), listing("build cache objects", deleted)
 
 
 def prune(ctx: Context, argv: list[str], path: str) -> int:
@@ -79,19 +75,13 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
         B("volumes", help="Prune anonymous volumes"),
     ], 0, 0)
     opts, _ = parse(spec, argv)
-    from tugboat.cli.filters import FilterError, parse_filters
-    try:
-        filters = parse_filters(opts["filter"])
-    except FilterError as e:
-        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "--filter" flag: {e}', spec) from None
+    from tugboat.cli.filters import filter_flag
+    filters = filter_flag(opts["filter"], spec)
     if opts["volumes"] and "until" in filters:
         ctx.eprint('ERROR: The "until" filter is not supported with "--volumes"')
         return 1
-    if not opts["force"]:
-        ctx.out.write(confirmation(opts["all"], opts["volumes"], filters) + " [y/N] ")
-        ctx.out.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    if not opts["force"] and not confirmed(ctx.out, confirmation(opts["all"], opts["volumes"], filters)):
+        return 0
     steps: list[Any] = [_containers, _networks] + ([_volumes] if opts["volumes"] else []) + [_images, _build_cache]
     reclaimed = 0
     for step in steps:

@@ -7,7 +7,7 @@ given and report failures per container (exit 1 if any failed); rename adds dock
 
 from __future__ import annotations
 
-from tugboat.cli.commands.container import for_each
+from tugboat.cli.bulk import for_each
 from tugboat.cli.context import Context
 from tugboat.cli.flags import Spec, parse
 from tugboat.client.errors import APIError, DaemonUnreachable

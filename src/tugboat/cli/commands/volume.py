@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 from tugboat.cli.context import Context
@@ -72,11 +71,6 @@ class VolumeRow:
         return {k: getattr(self, k)() for k in sorted(VOLUME_TITLES)}
 
 
-def _natural_key(name: str) -> list[Any]:
-    """docker's sortorder.NaturalLess: digit runs compare as numbers."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
-
-
 def _key_values(values: list[str]) -> dict[str, str]:
     out = {}
     for v in values:
@@ -113,11 +107,8 @@ def ls(ctx: Context, argv: list[str], path: str) -> int:
         B("quiet", "q", "Only display volume names"),
     ], 0, 0, aliases="docker volume ls, docker volume list")
     opts, _ = parse(spec, argv)
-    from tugboat.cli.filters import FilterError, parse_filters
-    try:
-        filters = parse_filters(opts["filter"])
-    except FilterError as e:
-        raise UsageError(f'invalid argument "{opts["filter"][-1]}" for "-f, --filter" flag: {e}', spec) from None
+    from tugboat.cli.filters import filter_flag
+    filters = filter_flag(opts["filter"], spec)
     from tugboat.cli import formatter as fm
     tmpl = fm.resolve_format(opts["format"], VOLUME_TABLE, "{{.Name}}", opts["quiet"])
     try:
@@ -125,7 +116,7 @@ def ls(ctx: Context, argv: list[str], path: str) -> int:
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    rows = [VolumeRow(v) for v in sorted(vols, key=lambda v: _natural_key(v.get("Name", "")))]
+    rows = [VolumeRow(v) for v in sorted(vols, key=lambda v: fm.natural_key(v.get("Name", "")))]
     try:
         fm.render_rows(tmpl, rows, VOLUME_TITLES, ctx.out, probe=VolumeRow({}), errors=fm.IMAGE_ERRORS)
     except fm.FormatError as e:
@@ -138,42 +129,10 @@ def inspect(ctx: Context, argv: list[str], path: str) -> int:
     spec = Spec(path, f"docker {path} [OPTIONS] VOLUME [VOLUME...]",
                 "Display detailed information on one or more volumes", [S("format", "f", FORMAT_HELP)], 1, -1)
     opts, args = parse(spec, argv)
-    import json
-
-    from tugboat.cli.commands.inspect import indent_json
-    from tugboat.cli.gotemplate import Template, TemplateError
-    fmt = opts["format"]
-    tmpl = None
-    if fmt and fmt != "json":
-        try:
-            tmpl = Template(fmt.replace("\\t", "\t").replace("\\n", "\n"))
-        except TemplateError as e:
-            ctx.eprint(f"template parsing error: {e}")
-            return 64
-    raws, errors = [], []
-    for name in args:
-        try:
-            raws.append(ctx.client.transport.request("GET", f"/volumes/{name}").read().decode().strip())
-        except APIError as e:
-            errors.append(f"Error response from daemon: {e.message}")
-        except DaemonUnreachable as e:
-            errors.append(str(e))
-    if tmpl is not None:
-        buf = []
-        for r in raws:
-            try:
-                buf.append(tmpl.execute(json.loads(r)) + "\n")
-            except TemplateError as e:
-                errors.append(f"template parsing error: {e}")
-        ctx.out.write("".join(buf) or "\n")
-    elif fmt == "json":
-        ctx.out.write("[" + ",".join(raws) + "]\n")
-    else:
-        ctx.out.write(indent_json("[" + ",".join(raws) + "]") + "\n" if raws else "[]\n")
-    ctx.out.flush()
-    for msg in errors:
-        ctx.eprint(msg)
-    return 1 if errors else 0
+    from tugboat.cli.commands.inspect import inspect_each
+    t = ctx.client.transport
+    return inspect_each(ctx, opts["format"], args,
+                        lambda name: t.request("GET", f"/volumes/{name}").read().decode().strip())
 
 
 def rm(ctx: Context, argv: list[str], path: str) -> int:
@@ -181,16 +140,8 @@ def rm(ctx: Context, argv: list[str], path: str) -> int:
         B("force", "f", "Force the removal of one or more volumes"),
     ], 1, -1, aliases="docker volume rm, docker volume remove")
     opts, args = parse(spec, argv)
-    failed = False
-    for name in args:
-        try:
-            ctx.client.volumes.remove(name, opts["force"])
-        except (APIError, DaemonUnreachable) as e:
-            ctx.daemon_error(e)
-            failed = True
-            continue
-        ctx.print(name)
-    return 1 if failed else 0
+    from tugboat.cli.bulk import for_each
+    return for_each(ctx, args, lambda name: ctx.client.volumes.remove(name, opts["force"]))
 
 
 def prune(ctx: Context, argv: list[str], path: str) -> int:
@@ -202,22 +153,13 @@ def prune(ctx: Context, argv: list[str], path: str) -> int:
     opts, _ = parse(spec, argv)
     from tugboat.cli.filters import parse_filters
     filters = parse_filters(opts["filter"])
-    if not opts["force"]:
-        sys.stdout.write(PRUNE_WARNING + "\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from tugboat.cli import prune as pr
+    if not opts["force"] and not pr.confirmed(sys.stdout, f"{PRUNE_WARNING}\n{pr.CONTINUE}"):
+        return 0
     try:
         report = ctx.client.volumes.prune(filters)
     except (APIError, DaemonUnreachable) as e:
         ctx.daemon_error(e)
         return 1
-    from tugboat.cli.humanize import total_reclaimed
-    deleted = report.get("VolumesDeleted") or []
-    if deleted:
-        ctx.print("Deleted Volumes:")
-        for name in deleted:
-            ctx.print(name)
-        ctx.print()
-    ctx.print(total_reclaimed(report.get("SpaceReclaimed") or 0))
+    pr.print_report(ctx, "Volumes", report.get("VolumesDeleted") or [], report.get("SpaceReclaimed") or 0)
     return 0
