@@ -15,6 +15,7 @@ mirror the default bridge's endpoint only, as in Docker.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import logging
@@ -40,6 +41,31 @@ def network_mode(host_config: dict) -> str:
     """"bridge" for the default bridge, "host", "none", "container:<ref>" or a user network's ref."""
     mode = str(host_config.get("NetworkMode") or "default")
     return "bridge" if mode == "default" else mode
+
+
+def check_network_mode(config: dict, host_config: dict) -> None:
+    """dockerd's validateNetContainerMode (runconfig, at create, on the config as the client sent it):
+    what a container joining another's namespace ("container:<ref>") would set again is refused."""
+    mode = str(host_config.get("NetworkMode") or "")
+    joins = mode.startswith("container:")
+    if joins and not mode.split(":", 1)[1]:
+        raise InvalidArgument("Invalid network mode: invalid container format container:<name|id>")
+    conflict = "conflicting options: "
+    if joins and config.get("Hostname"):
+        raise InvalidArgument(conflict + "hostname and the network mode")
+    if joins and host_config.get("Links"):
+        raise InvalidArgument(conflict + "container type network can't be used with links. This would result "
+                              "in undefined behavior")
+    if joins and host_config.get("Dns"):
+        raise InvalidArgument(conflict + "dns and the network mode")
+    if joins and host_config.get("ExtraHosts"):
+        raise InvalidArgument(conflict + "custom host-to-IP mapping and the network mode")
+    if (joins or mode == "host") and config.get("MacAddress"):
+        raise InvalidArgument(conflict + "mac-address and the network mode")
+    if joins and (host_config.get("PortBindings") or host_config.get("PublishAllPorts")):
+        raise InvalidArgument(conflict + "port publishing and the container type network mode")
+    if joins and config.get("ExposedPorts"):
+        raise InvalidArgument(conflict + "port exposing and the container type network mode")
 
 
 def endpoint_settings(ipam: dict | None = None, aliases: list[str] | None = None) -> dict:
@@ -116,7 +142,9 @@ class ContainerNetworking:
                     raise InvalidArgument(f"could not get container for {link.target}: {e.message}") from None
                 links.append(container_links.stored(target.name, name, link.alias))
             host_config["Links"] = links or None
-        if mode.startswith("container:"):
+        if mode.startswith("container:"):   # dockerd keeps the id of a container it finds (else the ref)
+            with contextlib.suppress(NotFound):
+                host_config["NetworkMode"] = f"container:{self._lookup(mode.split(':', 1)[1]).id}"
             return settings
         net = self._network(mode)
         raw = str(host_config.get("NetworkMode") or "default")
@@ -221,7 +249,9 @@ class ContainerNetworking:
         first = ifname == "eth0"
         mac = (rec.config.get("MacAddress") if first else "") or links.mac_for(ip)
         plen = int(net.prefix_len)
-        gateway = "" if getattr(net, "internal", False) else str(net.gateway or "")
+        # an --internal network too: dockerd 20.10 gives its containers the gateway and a default
+        # route; only forwarding out of the bridge is dropped (the firewall's isolation rules)
+        gateway = str(net.gateway or "")
         links.connect_endpoint(links.EndpointLink(
             netns=Path(rec.sandbox["netns"]), bridge=net.bridge, host_ifname=entry["host_ifname"],
             ifname=ifname, address=f"{ip}/{plen}", mac=mac, gateway=gateway or None,

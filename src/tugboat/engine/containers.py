@@ -46,6 +46,7 @@ from tugboat.engine.container_mounts import (
     uses_volume,
 )
 from tugboat.engine.container_names import normalize, random_name
+from tugboat.engine.container_network import check_network_mode
 from tugboat.engine.container_process import new_id, parse_signal, process_env, start_error
 from tugboat.engine.container_record import (
     ContainerRecord,
@@ -165,6 +166,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         if any("Block I/O weight" in w for w in warnings):
             host_config["BlkioWeight"] = 0   # dropped, as dockerd stores it
         verify(host_config)
+        check_network_mode(user, host_config)
         image_ref = user.get("Image") or ""
         if not image_ref:   # dockerd creates an image-less container that cannot run; refuse early
             raise InvalidArgument("no image specified")
@@ -347,7 +349,11 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
             if not other.rec.state.running or not other.rec.state.pid:
                 raise Conflict(f"cannot join network of a non running container: {other.rec.id}")
             etc["/etc/hosts"] = other.rec.etc_path("hosts")
+            etc["/etc/hostname"] = other.rec.etc_path("hostname")
             etc["/etc/resolv.conf"] = other.rec.etc_path("resolv.conf")
+            # dockerd's initializeNetworking: the joined container's host and domain name too
+            rec.config["Hostname"] = other.rec.config.get("Hostname") or other.rec.short_id
+            rec.config["Domainname"] = other.rec.config.get("Domainname") or ""
             return f"/proc/{other.rec.state.pid}/ns/net", etc
         if self.networking is None:
             return None, etc

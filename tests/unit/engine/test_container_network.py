@@ -4,6 +4,7 @@ a real NetworkService with fake bridges, veths, namespaces, firewall and port re
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from _network_fakes import FakeFirewall, FakeLinks
 
 from tugboat import errors
 from tugboat.engine import container_links, container_ports
-from tugboat.engine.container_network import ContainerNetworking
+from tugboat.engine.container_network import ContainerNetworking, check_network_mode
 from tugboat.engine.container_record import (
     ContainerRecord,
     build_host_config,
@@ -322,6 +323,32 @@ def test_create_time_refusals(world: World) -> None:
         "IPv4Address": "10.150.0.9"}}}})
     with pytest.raises(errors.InvalidArgument, match="user defined networks only"):
         world.start(rec)
+
+
+def test_network_mode_conflicts_as_dockerd() -> None:
+    joins = {"NetworkMode": "container:base"}
+    check_network_mode({"Hostname": "x", "ExposedPorts": {"80/tcp": {}}}, {"NetworkMode": "mynet", "Dns": ["1.1.1.1"]})
+    check_network_mode({}, {**joins, "Links": None, "Dns": [], "ExtraHosts": None, "PortBindings": {}})
+    for config, host_config, text in (
+            ({}, {"NetworkMode": "container:"}, "invalid container format container:<name|id>"),
+            ({"Hostname": "x"}, joins, "hostname and the network mode"),
+            ({}, {**joins, "Links": ["/a:/b/a"]}, "can't be used with links"),
+            ({}, {**joins, "Dns": ["192.0.2.53"]}, "dns and the network mode"),
+            ({}, {**joins, "ExtraHosts": ["h:192.0.2.9"]}, "custom host-to-IP mapping"),
+            ({"MacAddress": "02:42:ac:11:00:99"}, {"NetworkMode": "host"}, "mac-address and the network mode"),
+            ({}, {**joins, "PublishAllPorts": True}, "port publishing and the container type network mode"),
+            ({"ExposedPorts": {"80/tcp": {}}}, joins, "port exposing and the container type network mode")):
+        with pytest.raises(errors.InvalidArgument, match=re.escape(text)):
+            check_network_mode(config, host_config)
+
+
+def test_container_mode_keeps_the_id_of_a_known_container(world: World) -> None:
+    """dockerd: --network container:<name> is stored as container:<id>; an unknown ref is kept as given."""
+    base = world.create("base")
+    assert world.create("guest", {"NetworkMode": "container:base"}).host_config["NetworkMode"] == \
+        f"container:{base.id}"
+    assert world.create("orphan", {"NetworkMode": "container:nosuch"}).host_config["NetworkMode"] == \
+        "container:nosuch"
 
 
 def test_link_on_default_bridge_env_and_hosts(world: World) -> None:

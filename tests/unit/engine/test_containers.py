@@ -499,6 +499,8 @@ def test_network_modes(env):
     req = rt.requests[joined]
     assert req.netns_path == f"/proc/{state(svc, 'base')['Pid']}/ns/net"
     assert req.etc_files["/etc/hosts"] == tmp / "containers" / other / "hosts"
+    assert req.etc_files["/etc/hostname"] == tmp / "containers" / other / "hostname"   # dockerd: the base's name
+    assert req.hostname == svc.inspect("joiner")["Config"]["Hostname"] == svc.inspect("base")["Config"]["Hostname"]
     plain = new(svc, "plain")
     svc.start("plain")
     assert rt.requests[plain].netns_path is None
