@@ -5,6 +5,8 @@ from typing import Any
 
 from tugboat.config import DaemonConfig
 from tugboat.engine import Engine
+from tugboat.engine.container_archive import ArchiveService
+from tugboat.engine.container_commit import CommitService
 from tugboat.engine.containers import ContainerService
 from tugboat.engine.events import EventBus
 from tugboat.engine.images import ImageService
@@ -38,6 +40,11 @@ def build_engine(cfg: DaemonConfig) -> Engine:
     containers = ContainerService(cfg.data_root / "containers", images, layers, runtime, events=events,
                                   volumes=volumes)
     containers.idmap = volumes.idmap = idmap
+    # commit and cp only read a container: collaborators given its record, not part of the service
+    commits = CommitService(lookup=containers.record, images=images, layers=layers,
+                            pause=containers.pause, unpause=containers.unpause, events=events)
+    archives = ArchiveService(lookup=containers.record, mounts=containers.rootfs_mounts, events=events,
+                              idmap=idmap)
     system = SystemService(cfg, container_counts=containers.counts,
                            image_count=lambda: len(images.list(all=False)),
                            storage_driver=layers.driver_name)
@@ -54,7 +61,7 @@ def build_engine(cfg: DaemonConfig) -> Engine:
                         link_env=lambda rec: containers.networking.link_env(rec) if containers.networking else [])
     containers.exec_ids = execs.ids_of
     return Engine(containers=containers, images=images, system=system, events=events, builds=builds,
-                  execs=execs, volumes=volumes, networks=networks)
+                  execs=execs, commits=commits, archives=archives, volumes=volumes, networks=networks)
 
 
 def _userns_remap(cfg: DaemonConfig) -> IdMap | None:

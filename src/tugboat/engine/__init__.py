@@ -8,6 +8,8 @@ container configs, as moby's daemon takes its container.Config), raises
 from dataclasses import dataclass, field
 from typing import Any
 
+from tugboat.engine.container_archive import ArchiveService
+from tugboat.engine.container_commit import CommitService
 from tugboat.engine.containers import ContainerService
 from tugboat.engine.events import EventBus
 from tugboat.engine.images import ImageService
@@ -23,6 +25,8 @@ class Engine:
     system: SystemService
     events: EventBus = field(default_factory=EventBus)
     execs: Any = None    # engine.exec.ExecService
+    commits: CommitService | None = None    # docker commit
+    archives: ArchiveService | None = None  # docker cp (HEAD/GET/PUT /containers/{id}/archive)
     builds: Any = None   # engine.builder.BuildService (imported lazily: it pulls in the builder)
     volumes: Any = None  # engine.volumes.VolumeService
     networks: Any = None  # engine.networks.NetworkService

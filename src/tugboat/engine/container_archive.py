@@ -7,83 +7,106 @@ operation and reference counted so two concurrent copies do not unmount under ea
 whether the destination may be written, and the events.  The file work itself (path rules in
 store/rootfs_archive.py) runs in a child chrooted into that root (runtime/chroot_archive.py), so
 no race with a running container can lead the kernel out of it.
+
+Two classes, neither part of the container service:
+
+* ``RootfsMounts`` is those reference-counted mounts.  The container service owns the one
+  instance (``docker export`` reads a stopped container through it too) and wiring.py hands it on.
+* ``ArchiveService`` is the API, a collaborator given what it needs explicitly: ``lookup`` (a
+  container reference -> its record, NotFound as the container service raises it), the mounts,
+  the event bus and the userns-remap id mapping.  It takes no container lock (the mounts are
+  counted under their own); the routes reach it as ``engine.archives``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from tugboat.engine.container_record import ContainerRecord
 from tugboat.engine.container_state import PAUSED, RUNNING
+from tugboat.engine.events import NullEvents, container_attributes
 from tugboat.errors import InvalidArgument, TugboatError
 from tugboat.runtime import chroot_archive
+from tugboat.store.idmap import IdMap
 from tugboat.store.rootfs_archive import MODE_DIR, go_base
 
+if TYPE_CHECKING:
+    from tugboat.runtime import ContainerRuntime
+    from tugboat.store.layers import LayerStore
 
-class ContainerArchive:
-    """Mixed into ContainerService; uses its lookup, layers, runtime and events."""
 
-    _layers: Any
-    _runtime: Any
-    idmap: Any   # userns-remap: ids in the tars are the container's, files on disk the host's
+class RootfsMounts:
+    """Containers' root filesystems on the host, for operations from outside the container."""
 
-    def _get(self, ref: str) -> Any: ...
-
-    def _publish(self, rec: Any, action: str, extra: dict[str, str] | None = None) -> None: ...
-
-    def _archive_init(self) -> None:
-        self._archive_lock = threading.Lock()
-        self._archive_mounts: dict[str, int] = {}
+    def __init__(self, runtime: ContainerRuntime, layers: LayerStore) -> None:
+        self._runtime = runtime
+        self._layers = layers
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}   # container ID -> operations holding its temporary mount
 
     @contextmanager
-    def _rootfs(self, c: Any) -> Iterator[str]:
+    def hold(self, rec: ContainerRecord) -> Iterator[str]:
         """The container's root filesystem on the host: the live mount of a running container,
-        else a temporary mount shared by concurrent archive calls."""
-        rec = c.rec
+        else a temporary mount shared by concurrent operations."""
         if rec.state.status in (RUNNING, PAUSED):
             yield os.fspath(self._runtime.rootfs(rec.id))
             return
-        with self._archive_lock:
-            if self._archive_mounts.get(rec.id, 0) == 0:
+        with self._lock:
+            if self._counts.get(rec.id, 0) == 0:
                 path = self._runtime.mount_rootfs(rec.id, list(self._layers.rw_mounts(rec.id)))
             else:
                 path = self._runtime.rootfs(rec.id)
-            self._archive_mounts[rec.id] = self._archive_mounts.get(rec.id, 0) + 1
+            self._counts[rec.id] = self._counts.get(rec.id, 0) + 1
         try:
             yield os.fspath(path)
         finally:
-            with self._archive_lock:
-                self._archive_mounts[rec.id] -= 1
-                if self._archive_mounts[rec.id] == 0:
-                    del self._archive_mounts[rec.id]
+            with self._lock:
+                self._counts[rec.id] -= 1
+                if self._counts[rec.id] == 0:
+                    del self._counts[rec.id]
                     if not rec.state.running:
                         self._runtime.unmount_rootfs(rec.id)
 
-    @staticmethod
-    def _view(c: Any, root: str) -> str:
-        """Where the operation runs: a running container's root in its own mount namespace (what
-        its processes see, volumes included), else the mounted rootfs."""
-        st = c.rec.state
-        if st.status in (RUNNING, PAUSED) and st.pid:
-            return chroot_archive.running_root(c.rec.id, st.pid)
-        return root
 
-    def archive_stat(self, ref: str, path: str) -> dict[str, Any]:
+def _view(rec: ContainerRecord, root: str) -> str:
+    """Where the operation runs: a running container's root in its own mount namespace (what
+    its processes see, volumes included), else the mounted rootfs."""
+    st = rec.state
+    if st.status in (RUNNING, PAUSED) and st.pid:
+        return chroot_archive.running_root(rec.id, st.pid)
+    return root
+
+
+class ArchiveService:
+    """HEAD, GET and PUT /containers/{id}/archive."""
+
+    def __init__(self, lookup: Callable[[str], ContainerRecord], mounts: RootfsMounts, events: Any = None,
+                 idmap: IdMap | None = None) -> None:
+        self._lookup = lookup
+        self._mounts = mounts
+        self._events = events or NullEvents()
+        self._idmap = idmap   # userns-remap: ids in the tars are the container's, files on disk the host's
+
+    def _publish(self, rec: ContainerRecord, action: str) -> None:
+        self._events.publish("container", action, rec.id, container_attributes(rec.name, rec.config))
+
+    def stat(self, ref: str, path: str) -> dict[str, Any]:
         """HEAD /containers/{id}/archive: the ContainerPathStat of path."""
-        c = self._get(ref)
-        with self._rootfs(c) as root:
-            return dict(chroot_archive.stat(self._view(c, root), ref, path)["stat"])
+        rec = self._lookup(ref)
+        with self._mounts.hold(rec) as root:
+            return dict(chroot_archive.stat(_view(rec, root), ref, path)["stat"])
 
-    def archive_get(self, ref: str, path: str) -> tuple[dict[str, Any], Iterator[bytes]]:
+    def get(self, ref: str, path: str) -> tuple[dict[str, Any], Iterator[bytes]]:
         """GET /containers/{id}/archive: (stat, tar stream).  The stat is taken and the rootfs
         mounted before this returns; the stream releases the mount when it ends.  Entries are
         rebased onto the requested base name (``/dir/.`` gives ``./...``), as dockerd does."""
-        c = self._get(ref)
-        ctx = self._rootfs(c)
-        root = self._view(c, ctx.__enter__())
+        rec = self._lookup(ref)
+        ctx = self._mounts.hold(rec)
+        root = _view(rec, ctx.__enter__())
         try:
             info = chroot_archive.stat(root, ref, path)
         except BaseException as e:
@@ -91,23 +114,22 @@ class ContainerArchive:
             raise
         source_dir, source_base = os.path.split(os.path.normpath(info["resolved"]))
         rebase = go_base(info["abs"])
-        self._publish(c.rec, "archive-path")
+        self._publish(rec, "archive-path")
 
         def stream() -> Iterator[bytes]:
             try:
-                yield from chroot_archive.tar(root, source_dir, source_base, rebase, self.idmap)
+                yield from chroot_archive.tar(root, source_dir, source_base, rebase, self._idmap)
             finally:
                 ctx.__exit__(None, None, None)
         return dict(info["stat"]), stream()
 
-    def archive_put(self, ref: str, path: str, stream: BinaryIO, no_overwrite_dir_non_dir: bool = False,
-                    copy_uid_gid: bool = False) -> None:
+    def put(self, ref: str, path: str, stream: BinaryIO, no_overwrite_dir_non_dir: bool = False,
+            copy_uid_gid: bool = False) -> None:
         """PUT /containers/{id}/archive: extract a tar into the directory path (a symlink to a
         directory is followed, in the container's scope)."""
-        c = self._get(ref)
-        rec = c.rec
-        with self._rootfs(c) as mounted:
-            root = self._view(c, mounted)
+        rec = self._lookup(ref)
+        with self._mounts.hold(rec) as mounted:
+            root = _view(rec, mounted)
             info = chroot_archive.stat(root, ref, path)
             st = info["stat"]
             dest = os.path.normpath(info["resolved"])   # a container path: stat ran chrooted
@@ -119,5 +141,5 @@ class ContainerArchive:
             if rec.host_config.get("ReadonlyRootfs"):
                 raise InvalidArgument("container rootfs is marked read-only")
             user = (rec.config.get("User") or "") if copy_uid_gid else None
-            chroot_archive.untar(root, stream, dest, no_overwrite_dir_non_dir, user, self.idmap)
+            chroot_archive.untar(root, stream, dest, no_overwrite_dir_non_dir, user, self._idmap)
         self._publish(rec, "extract-to-dir")

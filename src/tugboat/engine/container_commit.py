@@ -12,23 +12,33 @@ daemon/images/image_commit.go CommitImage + image.NewChildImage):
   to the container's image;
 * a running container is paused for the duration unless ``pause=False``.
 
-The builder calls ``commit`` too, so its signature is a contract.
+CommitService is a collaborator of the container service, not part of it: it only reads a
+container's record and its RW layer, so it is given exactly that (``lookup``, the layer store)
+plus the image service that stores the result, the event bus, and the container service's own
+``pause``/``unpause`` (which take the container's lock and publish the events).  wiring.py builds
+it; the route reaches it as ``engine.commits``.  The builder shares ``child_config``, so a
+``docker commit`` and a build step write identical image configs.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from tugboat.api.timefmt import now_ns, rfc3339nano
 from tugboat.api.version import ENGINE_VERSION
-from tugboat.engine.container_record import merge_config
+from tugboat.engine.container_record import ContainerRecord, merge_config
 from tugboat.engine.container_state import PAUSED, REMOVING
-from tugboat.engine.events import container_attributes
+from tugboat.engine.events import NullEvents, container_attributes
 from tugboat.engine.image_changes import apply_changes
 from tugboat.engine.reference import parse_normalized_named
 from tugboat.errors import Conflict
 from tugboat.store.tarstream import iter_reader
+
+if TYPE_CHECKING:
+    from tugboat.engine.images import ImageService
+    from tugboat.store.layers import LayerStore
 
 log = logging.getLogger(__name__)
 
@@ -55,25 +65,24 @@ def child_config(parent: dict[str, Any], config: dict[str, Any], container_confi
     return {k: v for k, v in cfg.items() if v != "" or k in ("architecture", "os")}
 
 
-class ContainerCommit:
-    """Mixed into ContainerService; uses its lookup, images, layers, runtime and events."""
+class CommitService:
+    """POST /commit.  ``lookup`` turns a container reference into its record (NotFound as the
+    container service raises it); ``pause``/``unpause`` are the container service's."""
 
-    _images: Any
-    _layers: Any
-    _events: Any
-
-    def _get(self, ref: str) -> Any: ...
-
-    def pause(self, ref: str) -> None: ...
-
-    def unpause(self, ref: str) -> None: ...
+    def __init__(self, lookup: Callable[[str], ContainerRecord], images: ImageService, layers: LayerStore,
+                 pause: Callable[[str], None], unpause: Callable[[str], None], events: Any = None) -> None:
+        self._lookup = lookup
+        self._images = images
+        self._layers = layers
+        self._pause = pause
+        self._unpause = unpause
+        self._events = events or NullEvents()
 
     def commit(self, ref: str, repo: str | None = None, tag: str | None = None, comment: str = "",
                author: str = "", changes: list[str] | None = None, pause: bool = True,
                config: dict[str, Any] | None = None) -> str:
         """POST /commit: returns the new image ID ("sha256:...")."""
-        c = self._get(ref)
-        rec = c.rec
+        rec = self._lookup(ref)
         if rec.state.status == "dead":
             raise Conflict(f"You cannot commit container {rec.id} which is Dead")
         if rec.state.status == REMOVING:
@@ -87,14 +96,14 @@ class ContainerCommit:
         new_config = merge_config(apply_changes(base, changes or []), rec.config)
         paused_here = False
         if pause and rec.state.running and rec.state.status != PAUSED:
-            self.pause(rec.id)
+            self._pause(rec.id)
             paused_here = True
         try:
             image_id = self._commit_layer(rec, new_config, author, comment, str(new_ref) if new_ref else None)
         finally:
             if paused_here:
                 try:
-                    self.unpause(rec.id)
+                    self._unpause(rec.id)
                 except Exception as e:  # noqa: BLE001 - the image exists; report, don't fail
                     log.warning("unpause of %s after commit: %s", rec.id, e)
         if new_ref is not None:   # TagImageWithReference logs "tag" before "commit"
@@ -105,7 +114,7 @@ class ContainerCommit:
                                    "imageRef": new_ref.familiar() if new_ref else ""}))
         return image_id
 
-    def _commit_layer(self, rec: Any, new_config: dict[str, Any], author: str, comment: str,
+    def _commit_layer(self, rec: ContainerRecord, new_config: dict[str, Any], author: str, comment: str,
                       ref: str | None) -> str:
         parent_id = rec.image_id or None
         parent_cfg: dict[str, Any] = self._images.resolve(parent_id).config if parent_id else {}

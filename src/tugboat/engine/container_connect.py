@@ -1,6 +1,8 @@
 """`docker network connect` / `disconnect`: ContainerService's side of POST /networks/{id}/connect.
 
-Mixed into ContainerService. A running container gets (or loses) an endpoint on the spot, a new
+Mixed into ContainerService rather than a collaborator like commit and cp (container_commit.py,
+container_archive.py): it changes the container's record under the container's lock, and that
+lock is the service's own. A running container gets (or loses) an endpoint on the spot, a new
 ``eth<N>`` in its namespace; a stopped one only has its record changed and joins at its next start.
 The record is saved either way; the "connect"/"disconnect" network events come from
 ContainerNetworking, as every endpoint join and leave does.

@@ -10,6 +10,13 @@ Only the runtime runs processes; only the layer store touches filesystems.
 Locking: the name/ID index has its own lock (taken only inside ``ContainerIndex``);
 each container has an RLock held for the whole of a state change.  Nothing waits for a
 container to exit while holding its lock, because the exit callback needs it.
+
+Mixins or collaborators: the parts that need the service's insides (the index, a
+container's lock, ``_remove``) are mixins of this class, in their own files: restore,
+extras (rename, top, diff, prune, stats), update and network connect/disconnect.  What
+only reads a container is a separate service, given ``record`` and the public calls it
+needs by wiring.py: ``docker exec`` (exec.py), ``docker commit`` (container_commit.py)
+and ``docker cp`` (container_archive.py).
 """
 
 from __future__ import annotations
@@ -29,8 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from tugboat.api.timefmt import now_ns
 from tugboat.engine import container_list, log_options
-from tugboat.engine.container_archive import ContainerArchive
-from tugboat.engine.container_commit import ContainerCommit
+from tugboat.engine.container_archive import RootfsMounts
 from tugboat.engine.container_connect import ContainerConnect
 from tugboat.engine.container_extras import ContainerExtras
 from tugboat.engine.container_health import HealthMonitor
@@ -110,8 +116,7 @@ class _Container:
             self.stopped.set()
 
 
-class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, ContainerCommit, ContainerArchive,
-                       ContainerConnect):
+class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, ContainerConnect):
     """See module docstring. ``ref`` everywhere is a full ID, a unique ID prefix or a
     name (with or without a leading "/")."""
 
@@ -133,7 +138,8 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         # engine/container_network.py's ContainerNetworking, set by wiring.py; None: only lo
         self.networking: Any = None
         self._health = HealthMonitor(runtime, self._publish)
-        self._archive_init()
+        # stopped containers' rootfs mounted for export, shared with the archive service (cp)
+        self.rootfs_mounts = RootfsMounts(runtime, layers)
 
     def _publish(self, rec: ContainerRecord, action: str, extra: dict[str, str] | None = None) -> None:
         """A container event with dockerd's attributes (labels, image, name + extra)."""
@@ -144,7 +150,8 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         return self._index.get(ref)
 
     def record(self, ref: str) -> ContainerRecord:
-        """The container's record (the exec service's view of a container)."""
+        """The container's record: the view of a container that the exec, commit and archive
+        services are given (wiring.py)."""
         return self._index.get(ref).rec
 
     def _driver(self) -> str:
@@ -765,7 +772,7 @@ class ContainerService(ContainerRestore, ContainerExtras, ContainerUpdate, Conta
         rec = c.rec
         self._publish(rec, "export")
         with c.lock:   # a stopped container's rootfs is mounted, shared with concurrent cp's
-            ctx = self._rootfs(c)
+            ctx = self.rootfs_mounts.hold(c.rec)
             path = ctx.__enter__()
 
         def stream() -> Iterator[bytes]:

@@ -18,6 +18,7 @@ from email.message import Message
 from typing import Any
 
 from tugboat.errors import InvalidArgument
+from tugboat.server.body_types import check_body
 
 
 class BodyReader(io.RawIOBase):
@@ -184,14 +185,19 @@ class Request:
         return parse_filters(self.query_str(name))
 
     # -- body ----------------------------------------------------------------------
-    def json(self, required: bool = False, empty_message: str = "request body is empty") -> Any:
-        """The body as JSON; None when empty (unless ``required``), 400 when malformed."""
+    def json(self, body_type: str | None = None, required: bool = False,
+             empty_message: str = "request body is empty") -> Any:
+        """The body as JSON; None when empty (unless ``required``), 400 when malformed or, given
+        ``body_type`` (server/body_types.py), when a value has the wrong type for dockerd's struct."""
         raw = self.body.read()
         if not raw or not raw.strip():
             if required:
                 raise InvalidArgument(empty_message)
             return None
         try:
-            return json.loads(raw)
+            data = json.loads(raw)
         except ValueError as e:
             raise InvalidArgument(f"invalid JSON in request body: {e}") from None
+        if body_type is not None:
+            check_body(body_type, data)
+        return data

@@ -10,7 +10,7 @@ from tugboat.server.router import Route
 
 
 def auth(engine: Any, req: Request) -> Response:
-    body = req.json(required=True)
+    body = req.json("Auth", required=True)
     if not isinstance(body, dict):
         raise InvalidArgument("invalid JSON in request body: not an object")
     low = {str(k).lower(): v for k, v in body.items()}

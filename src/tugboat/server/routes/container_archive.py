@@ -30,13 +30,13 @@ def commit(engine: Any, req: Request) -> Response:
     pause = req.query_bool("pause")
     if not req.query_str("pause") and not _less(req.version or API_VERSION, "1.13"):
         pause = True
-    body = req.json()
+    body = req.json("Commit")
     config = None
     if isinstance(body, dict):
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")} or None
     elif body is not None:
         raise InvalidArgument("invalid JSON in request body: expected an object")
-    image_id = engine.containers.commit(
+    image_id = engine.commits.commit(
         req.query_str("container") or "", repo=req.query_str("repo") or None,
         tag=req.query_str("tag") or None, comment=req.query_str("comment") or "",
         author=req.query_str("author") or "", changes=req.query_list("changes"), pause=pause,
@@ -45,19 +45,19 @@ def commit(engine: Any, req: Request) -> Response:
 
 
 def archive_head(engine: Any, req: Request) -> Response:
-    stat = engine.containers.archive_stat(req.params["id"], _path(req))
+    stat = engine.archives.stat(req.params["id"], _path(req))
     return Response(status=200, content_type=None, headers={STAT_HEADER: encode_stat(stat)})
 
 
 def archive_get(engine: Any, req: Request) -> StreamResponse:
-    stat, chunks = engine.containers.archive_get(req.params["id"], _path(req))
+    stat, chunks = engine.archives.get(req.params["id"], _path(req))
     return StreamResponse(chunks, content_type="application/x-tar", headers={STAT_HEADER: encode_stat(stat)})
 
 
 def archive_put(engine: Any, req: Request) -> Response:
-    engine.containers.archive_put(req.params["id"], _path(req), req.body,
-                                  no_overwrite_dir_non_dir=req.query_bool("noOverwriteDirNonDir"),
-                                  copy_uid_gid=req.query_bool("copyUIDGID"))
+    engine.archives.put(req.params["id"], _path(req), req.body,
+                        no_overwrite_dir_non_dir=req.query_bool("noOverwriteDirNonDir"),
+                        copy_uid_gid=req.query_bool("copyUIDGID"))
     return Response(status=200, content_type=None)
 
 

@@ -13,7 +13,7 @@ from tugboat.server.router import Route
 
 
 def update(engine: Any, req: Request) -> Response:
-    body = req.json(required=False) or {}
+    body = req.json("ContainerUpdate") or {}
     if not isinstance(body, dict):
         raise InvalidArgument("invalid update config: expected a JSON object")
     return json_response(engine.containers.update(req.params["id"], body))

@@ -24,7 +24,8 @@ from tugboat.server.router import Route
 
 
 def create(engine: Any, req: Request) -> Response:
-    body = req.json(required=True, empty_message="config cannot be empty in order to create a container")
+    body = req.json("ContainerCreate", required=True,
+                    empty_message="config cannot be empty in order to create a container")
     if not isinstance(body, dict):
         raise InvalidArgument("invalid container config: expected a JSON object")
     result = engine.containers.create(req.query_str("name") or None, body,

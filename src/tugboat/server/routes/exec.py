@@ -17,7 +17,7 @@ from tugboat.server.routes.container_extras import _atoi
 
 
 def create(engine: Any, req: Request) -> Response:
-    body = req.json(required=True)
+    body = req.json("ExecCreate", required=True)
     if not isinstance(body, dict):
         raise InvalidArgument("invalid exec config: expected a JSON object")
     if body.get("DetachKeys"):
@@ -29,7 +29,7 @@ def create(engine: Any, req: Request) -> Response:
 
 
 def start(engine: Any, req: Request) -> Response | Hijack:
-    body = req.json() or {}
+    body = req.json("ExecStart") or {}
     if not isinstance(body, dict):
         raise InvalidArgument("invalid exec start config: expected a JSON object")
     detach = bool(body.get("Detach"))

@@ -14,8 +14,8 @@ from tugboat.server.router import Route
 _EOF = "got EOF while reading request body"
 
 
-def _object(req: Request, what: str) -> dict[str, Any]:
-    body = req.json(required=True, empty_message=_EOF)
+def _object(req: Request, body_type: str, what: str) -> dict[str, Any]:
+    body = req.json(body_type, required=True, empty_message=_EOF)
     if not isinstance(body, dict):
         raise InvalidArgument(f"json: cannot unmarshal {type(body).__name__} into Go value of type {what}")
     return body
@@ -31,7 +31,8 @@ def inspect(engine: Any, req: Request) -> Response:
 
 
 def create(engine: Any, req: Request) -> Response:
-    return json_response(engine.networks.create(_object(req, "types.NetworkCreateRequest")), status=201)
+    body = _object(req, "NetworkCreate", "types.NetworkCreateRequest")
+    return json_response(engine.networks.create(body), status=201)
 
 
 def remove(engine: Any, req: Request) -> Response:
@@ -44,14 +45,14 @@ def prune(engine: Any, req: Request) -> Response:
 
 
 def connect(engine: Any, req: Request) -> Response:
-    body = _object(req, "types.NetworkConnect")
+    body = _object(req, "NetworkConnect", "types.NetworkConnect")
     engine.containers.connect_network(str(body.get("Container") or ""), req.params["id"],
                                       body.get("EndpointConfig") or {})
     return Response(status=200, content_type=None)
 
 
 def disconnect(engine: Any, req: Request) -> Response:
-    body = _object(req, "types.NetworkDisconnect")
+    body = _object(req, "NetworkDisconnect", "types.NetworkDisconnect")
     engine.containers.disconnect_network(str(body.get("Container") or ""), req.params["id"],
                                          bool(body.get("Force")))
     return Response(status=200, content_type=None)

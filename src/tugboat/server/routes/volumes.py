@@ -16,7 +16,7 @@ def _str_map(body: dict, key: str) -> dict[str, str]:
 
 
 def create(engine: Any, req: Request) -> Response:
-    body = req.json() or {}
+    body = req.json("VolumeCreate") or {}
     if not isinstance(body, dict):
         raise InvalidArgument("invalid JSON: expected an object")
     vol = engine.volumes.create(body.get("Name") or None, body.get("Driver") or None,
