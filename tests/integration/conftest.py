@@ -448,13 +448,27 @@ def private_tugd(engines: list[Engine], extra_config: dict[str, Any] | None = No
         remove_dir(tmp)
 
 
+def _host_network_names() -> set[str]:
+    """The host's interfaces and iptables chains: a test run must add none (whatever their names)."""
+    names = {"link " + line.split()[0].split("@")[0]
+             for line in subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout.splitlines()
+             if line.strip()}
+    for table in ("filter", "nat"):
+        out = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True).stdout
+        names |= {f"chain {table} {line[1:].split()[0]}" for line in out.splitlines() if line.startswith(":")}
+    return names
+
+
 @pytest.fixture(scope="session")
 def _leak_check() -> Iterator[list[Engine]]:
-    """Set up before any daemon, torn down after all: asserts the clean-up left nothing."""
+    """Set up before any daemon, torn down after all: asserts the clean-up left nothing, neither in
+    the private daemons' own names nor anywhere else on the host's network."""
     engines: list[Engine] = []
+    before = _host_network_names()
     yield engines
     problems = [leak for e in engines for leak in e.leaks()]
-    assert not problems, "the private tugd left traces behind:\n" + "\n".join(problems)
+    problems += sorted(f"{name} (new on the host)" for name in _host_network_names() - before)
+    assert not problems, "the test session left traces behind:\n" + "\n".join(problems)
 
 
 

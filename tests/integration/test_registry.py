@@ -417,8 +417,10 @@ def _host_ip() -> str:
 
 
 def _restart_with(eng, config: dict) -> None:
+    """Restart with more daemon.json keys; the harness's own (private bridge, subnets, chains) stay."""
     eng.stop()
-    (eng.tmp / "daemon.json").write_text(json.dumps(config))
+    path = eng.tmp / "daemon.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **config}))
     eng.start()
 
 
