@@ -20,7 +20,7 @@ import copy
 import ipaddress
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -315,17 +315,10 @@ class ContainerNetworking:
         endpoints = sandbox.get("endpoints", [])
         link_lines: list[tuple[str, str]] = []
         if any(e["name"] == "bridge" for e in endpoints):
-            for entry in rec.host_config.get("Links") or []:
-                link = container_links.parse(entry)
-                try:
-                    target = self._lookup(link.target)
-                except NotFound:
-                    continue
-                ip = ((target.network_settings or {}).get("Networks") or {}).get("bridge", {}).get("IPAddress")
-                if ip:
-                    names = container_links.hosts_line(link.alias, target.config.get("Hostname") or target.short_id,
-                                                       target.name)
-                    link_lines.append((ip, names))
+            for link, target, ip in self._linked(rec):
+                names = container_links.hosts_line(link.alias, target.config.get("Hostname") or target.short_id,
+                                                   target.name)
+                link_lines.append((ip, names))
         gateway = ""
         try:
             gateway = str(self._networks.default_bridge().gateway or "")
@@ -355,6 +348,14 @@ class ContainerNetworking:
         if network_mode(rec.host_config) != "bridge":
             return []
         out: list[str] = []
+        for link, target, ip in self._linked(rec):
+            out += container_links.env(rec.name, link.alias, ip, target.config.get("ExposedPorts") or {},
+                                       target.config.get("Env") or [])
+        return out
+
+    def _linked(self, rec: ContainerRecord) -> Iterator[tuple[Any, ContainerRecord, str]]:
+        """(link, target record, target's default-bridge IP) for each --link whose target exists
+        and has an address now; the others are skipped, as dockerd does at (re)start."""
         for entry in rec.host_config.get("Links") or []:
             link = container_links.parse(entry)
             try:
@@ -363,9 +364,7 @@ class ContainerNetworking:
                 continue
             ip = ((target.network_settings or {}).get("Networks") or {}).get("bridge", {}).get("IPAddress")
             if ip:
-                out += container_links.env(rec.name, link.alias, ip, target.config.get("ExposedPorts") or {},
-                                           target.config.get("Env") or [])
-        return out
+                yield link, target, ip
 
     # --- release ------------------------------------------------------------------------------
     def release(self, rec: ContainerRecord) -> None:
