@@ -1,14 +1,12 @@
 """commit and the archive API (docker cp): POST /commit, HEAD/GET/PUT /containers/{id}/archive.
 
-The path stat travels in the ``X-Docker-Container-Path-Stat`` header as base64 JSON; it is
+The path stat travels in the ``X-Docker-Container-Path-Stat`` header (api/path_stat.py); it is
 decoded here so callers see a plain dict (name, size, mode, mtime, linkTarget).
 """
 
 from __future__ import annotations
 
-import base64
-
-from tugboat.client import jsonlite as json
+from tugboat.api.path_stat import STAT_HEADER, decode_stat
 from tugboat.client.errors import APIError
 from tugboat.client.transport import Response, Transport
 
@@ -16,14 +14,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-STAT_HEADER = "X-Docker-Container-Path-Stat"
-
 
 def _stat(resp: Response) -> dict[str, Any]:
     raw = resp.headers.get(STAT_HEADER.lower()) or ""   # header names arrive lower-cased
     if not raw:
         return {}
-    return dict(json.loads(base64.b64decode(raw).decode()))
+    return decode_stat(raw)
 
 
 class Archive:

@@ -18,6 +18,8 @@ from tugboat.engine import log_options
 from tugboat.engine.container_mounts import recorded
 from tugboat.engine.container_state import State
 from tugboat.errors import InvalidArgument, NotImplementedYet
+from tugboat.runtime import cgroups
+from tugboat.runtime.spec import MASKED_PATHS, READONLY_PATHS
 from tugboat.store.atomic import read_json, write_atomic, write_json
 
 RECORD_FILE = "config.v2.json"
@@ -35,16 +37,6 @@ LOG_DRIVERS = ("json-file", "local", "none")
 _UNSUPPORTED_LOG_DRIVERS = ("syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs",
                             "gcplogs", "logentries")
 
-MASKED_PATHS = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-                "/sys/firmware"]
-READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
-
-
-def _cgroup_v2() -> bool:
-    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
-
-
 def default_host_config() -> dict:
     """HostConfig of a container created through the API with no HostConfig (dockerd 20.10)."""
     return {
@@ -52,7 +44,7 @@ def default_host_config() -> dict:
         "NetworkMode": "default", "PortBindings": None,
         "RestartPolicy": {"Name": "", "MaximumRetryCount": 0}, "AutoRemove": False,
         "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None, "CapDrop": None,
-        "CgroupnsMode": "private" if _cgroup_v2() else "host", "Dns": None, "DnsOptions": None,
+        "CgroupnsMode": "private" if cgroups.is_v2() else "host", "Dns": None, "DnsOptions": None,
         "DnsSearch": None, "ExtraHosts": None, "GroupAdd": None, "IpcMode": "private", "Cgroup": "",
         "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False, "PublishAllPorts": False,
         "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "", "UsernsMode": "",
@@ -103,7 +95,7 @@ def build_host_config(given: dict | None) -> dict:
     if not hc.get("IpcMode"):
         hc["IpcMode"] = "private"
     if not hc.get("CgroupnsMode"):
-        hc["CgroupnsMode"] = "private" if _cgroup_v2() else "host"
+        hc["CgroupnsMode"] = "private" if cgroups.is_v2() else "host"
     if not hc.get("Runtime"):
         hc["Runtime"] = "runc"
     if hc.get("Privileged"):

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 from tugboat.errors import TugboatError
+from tugboat.store.fsutil import copy_contents
 from tugboat.store.rootfs_archive import follow_in_scope, host_path
 
 
@@ -37,10 +37,10 @@ def copy_up(rootfs: str, destination: str, volume_dir: Path) -> None:
     with os.scandir(volume_dir) as it:
         if any(True for _ in it):
             return
-    proc = subprocess.run(["cp", "-a", "--", src + "/.", str(volume_dir)], capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise TugboatError(f"failed to copy image content at {destination} into the volume: "
-                           f"{proc.stderr.decode(errors='replace').strip()}")
+    try:
+        copy_contents(src, volume_dir)
+    except OSError as e:
+        raise TugboatError(f"failed to copy image content at {destination} into the volume: {e}") from None
     st = os.lstat(src)
     os.chown(volume_dir, st.st_uid, st.st_gid)
     os.chmod(volume_dir, stat.S_IMODE(st.st_mode))

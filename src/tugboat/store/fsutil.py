@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -99,3 +100,12 @@ def remove_tree(path: Path | str, check_mounts: bool = True) -> None:
     finally:
         os.close(fd)
     os.rmdir(path)
+
+
+def copy_contents(src: str, dst: Path | str) -> None:
+    """Copy the contents of directory ``src`` into ``dst`` keeping owners, modes, times, xattrs,
+    hard links and symlinks (``cp -a``: what a volume's copy-up must preserve, with no Python
+    re-implementation of each file type). OSError with cp's message when it fails."""
+    proc = subprocess.run(["cp", "-a", "--", src.rstrip("/") + "/.", str(dst)], capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise OSError(proc.stderr.decode(errors="replace").strip() or f"cp exited {proc.returncode}")

@@ -232,20 +232,6 @@ class FakeContainers:
 
         return gen()
 
-    def pull(self, image: str, tag: str | None, platform: str = "", auth: Any = None) -> Iterator[dict]:
-        self.calls.append(("pull", image, tag, platform, auth))
-        if image.startswith("nosuch"):
-            raise NotFound(f"manifest for {image}:{tag} not found: manifest unknown: manifest unknown")
-        return iter([{"status": "Pulling from library/busybox", "id": tag}])
-
-    def push(self, name: str, tag: str | None, auth: Any = None) -> Iterator[dict]:
-        self.calls.append(("push", name, tag, auth))
-        return iter([{"status": f"The push refers to repository [{name}]"}])
-
-    def login(self, auth: Any) -> dict:
-        self.calls.append(("login", auth))
-        return {"Status": "Login Succeeded", "IdentityToken": ""}
-
     def prune(self, filters: dict[str, builtins.list[str]] | None = None) -> dict:
         self.calls.append(("prune", filters))
         for key in filters or {}:
@@ -311,7 +297,6 @@ class FakeImages:
         yield {"stream": "Loaded image: busybox:latest\n"}
         if data.startswith(b"bad-late"):
             raise TugboatError("unexpected EOF")
-
 
     def pull(self, image: str, tag: str | None, platform: str = "", auth: Any = None) -> Iterator[dict]:
         self.calls.append(("pull", image, tag, platform, auth))

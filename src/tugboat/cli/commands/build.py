@@ -24,13 +24,9 @@ if TYPE_CHECKING:
 
 
 def human_size(size: float) -> str:
-    """go-units HumanSizeWithPrecision(size, 4): decimal units, 4 significant digits."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000
-        i += 1
-    return f"{size:.4g}{units[i]}"
+    """The context size as docker build prints it: go-units HumanSize (4 significant digits)."""
+    from tugboat.cli import humanize
+    return humanize.human_size(size, 4)
 
 
 def _root_owned(ti: tarfile.TarInfo) -> tarfile.TarInfo:

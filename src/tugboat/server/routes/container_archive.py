@@ -8,14 +8,12 @@ HEAD, GET and error-free PUT alike.
 
 from typing import Any
 
+from tugboat.api.path_stat import STAT_HEADER, encode_stat
 from tugboat.api.version import API_VERSION
-from tugboat.engine.archive_paths import encode_stat
 from tugboat.errors import InvalidArgument
 from tugboat.server.request import Request
 from tugboat.server.responses import Response, StreamResponse, json_response
 from tugboat.server.router import Route, _less
-
-STAT_HEADER = "X-Docker-Container-Path-Stat"
 
 
 def _path(req: Request) -> str:

@@ -6,7 +6,7 @@ import base64
 import json
 import os
 
-from tugboat.engine import archive_paths as ap
+from tugboat.api import path_stat as ap
 from tugboat.store.rootfs_archive import path_stat
 
 
