@@ -160,11 +160,15 @@ def _read_files(files: list[BinaryIO], path: Path, stdout: bool, stderr: bool, f
             st = os.stat(path)
         except FileNotFoundError:
             return
-        if st.st_ino != os.fstat(f.fileno()).st_ino:
+        fst = os.fstat(f.fileno())
+        # rotated away, or already deleted (nlink 0: its inode number may even be reused by the
+        # new live file, so the inode comparison alone would take a dead file for the live one)
+        if fst.st_nlink == 0 or st.st_ino != fst.st_ino:
             if f.read(1):          # written before the rename: drain the old file first
                 f.seek(-1, os.SEEK_CUR)
                 continue
-            f = open(_successor(path, os.fstat(f.fileno()).st_ino), "rb")   # closed by read_log
+            nxt = log_files(path)[0] if fst.st_nlink == 0 else _successor(path, fst.st_ino)
+            f = open(nxt, "rb")    # closed by read_log
             files.append(f)
             buf = b""
             continue
